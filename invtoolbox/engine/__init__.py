@@ -1,0 +1,2 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+from . import hooks  # noqa: F401  (registers the hooks)

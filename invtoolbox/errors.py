@@ -1,0 +1,20 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Exceptions raised for bad user input.
+
+Every error that a user can cause (a wrong path, a wrong shape, a wrong
+checkpoint) is raised as a subclass of :class:`InvToolboxError` or as a plain
+``ValueError`` / ``FileNotFoundError`` whose one-line message names the
+offending file or value, what was expected and how to fix it.
+"""
+
+
+class InvToolboxError(Exception):
+    """Base class of the errors raised by invtoolbox for bad input."""
+
+
+class ShapeError(InvToolboxError, ValueError):
+    """A tensor or image has a shape that the module cannot take."""
+
+
+class PluginImportError(InvToolboxError, ImportError):
+    """A plugin declared in the ``invtoolbox.plugins`` entry-point group failed to import."""

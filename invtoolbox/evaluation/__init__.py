@@ -1,0 +1,2 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+from . import metrics  # noqa: F401  (registers the metrics)
