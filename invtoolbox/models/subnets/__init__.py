@@ -1,0 +1,5 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Subnets: the networks inside couplings, registered in ``SUBNETS``."""
+from .dense_block import ConvBlock, DenseBlock, ResBlock
+
+__all__ = ['DenseBlock', 'ResBlock', 'ConvBlock']
