@@ -1,0 +1,85 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""tools/analysis_tools: the invertibility report and the INN benchmark."""
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tests.helpers import REPO_ROOT
+
+TOOLS = REPO_ROOT / 'tools' / 'analysis_tools'
+CONFIG = str(REPO_ROOT / 'configs' / 'inn' / 'irn_x2_inn.py')
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def report():
+    return load_tool('invertibility_report')
+
+
+def test_report_on_the_demo_image(report, capsys, tmp_path):
+    crop = tmp_path / 'crop.png'
+    Image.open(REPO_ROOT / 'demo' / 'kodim23_crop.png').crop(
+        (0, 0, 35, 41)).save(crop)  # odd size: cropped to even
+    assert report.main([CONFIG, '--image', str(crop)]) == 0
+    out = capsys.readouterr().out
+    assert 'cropped to 40x34' in out
+    assert '| 8 | AffineCoupling | (12, 20, 17) | 208,494 |' in out
+    assert 'invertible: yes' in out
+
+
+def test_report_random_input_and_cfg_options(report, capsys):
+    assert report.main([
+        CONFIG, '--size', '16', '16', '--cfg-options',
+        'inn.memory_efficient=True'
+    ]) == 0
+    assert 'uniform random 16x16' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('args,message', [
+    (['missing_config.py'], 'config missing_config.py not found'),
+    ([CONFIG, '--image', 'nope.png'], 'image nope.png not found'),
+    ([CONFIG, '--checkpoint', 'nope.pth'], 'checkpoint nope.pth not found'),
+])
+def test_report_bad_input_is_one_line(report, args, message):
+    with pytest.raises(SystemExit) as err:
+        report.main(args)
+    assert str(err.value) == f'error: {message}' or message in str(err.value)
+    assert '\n' not in str(err.value)
+
+
+def test_report_corrupt_image_and_wrong_checkpoint(report, tmp_path):
+    import torch
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not an image at all')
+    with pytest.raises(SystemExit, match='cannot read image'):
+        report.main([CONFIG, '--image', str(bad)])
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'weight': torch.zeros(3)}}, ckpt)
+    with pytest.raises(SystemExit, match='does not fit this config'):
+        report.main([CONFIG, '--checkpoint', str(ckpt)])
+
+
+def test_benchmark_prints_a_table(tmp_path):
+    rows_file = tmp_path / 'rows.json'
+    out = subprocess.run([
+        sys.executable,
+        str(TOOLS / 'benchmark_inn.py'), '--blocks', '3', '--shape', '1', '12',
+        '16', '16', '--growth', '8', '--repeats', '1', '--threads', '1',
+        '--json',
+        str(rows_file)
+    ], capture_output=True, text=True, check=True).stdout
+    assert '| mode | saved for backward (MB)' in out
+    assert 'memory-efficient / plain' in out
+    rows = {r['mode']: r for r in json.loads(rows_file.read_text())}
+    assert rows['efficient']['saved_mb'] < rows['plain']['saved_mb']
+    assert all(r['time_s'] > 0 for r in rows.values())
