@@ -19,6 +19,7 @@ def python_blocks(page):
 def test_python_examples_run(page):
     blocks = python_blocks(page)
     assert blocks, f'{page} has no python example'
+    COUPLINGS.import_from_location()  # the lazy import, before the snapshot
     registered_before = set(COUPLINGS.module_dict)
     try:
         for code in blocks:
