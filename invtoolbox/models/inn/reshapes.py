@@ -48,8 +48,30 @@ def _channel_major(x: Tensor, channels: int, bands: int, group: int) -> Tensor:
     return x.transpose(2, 3).reshape(n, channels * bands, h, w)
 
 
+class _SpaceToDepth(InvertibleModule):
+    """Shared shape bookkeeping of the (C, H, W) -> (C*s*s, H/s, W/s) blocks."""
+
+    factor: int = 2
+
+    @property
+    def out_channels(self) -> int:
+        return self.channels * self.factor**2
+
+    def output_shape(self, in_shape: Sequence[int]) -> Tuple[int, int, int]:
+        self._check_shape(in_shape, self.channels, 'input')
+        c, h, w = in_shape
+        s = self.factor
+        check_divisible(self, h, w, s)
+        return (c * s * s, h // s, w // s)
+
+    def input_shape(self, out_shape: Sequence[int]) -> Tuple[int, int, int]:
+        c, h, w = out_shape
+        s = self.factor
+        return (c // (s * s), h * s, w * s)
+
+
 @INV_BLOCKS.register_module()
-class HaarDownsampling(InvertibleModule):
+class HaarDownsampling(_SpaceToDepth):
     """One level of the 2-D Haar wavelet transform, as in IRN/SAIN/IICNet.
 
     Each 2x2 pixel block of each channel is mapped to four sub-band values
@@ -92,20 +114,6 @@ class HaarDownsampling(InvertibleModule):
                              _haar_filters().unsqueeze(1).repeat(
                                  channels, 1, 1, 1))
 
-    @property
-    def out_channels(self) -> int:
-        return self.channels * 4
-
-    def output_shape(self, in_shape: Sequence[int]) -> Tuple[int, int, int]:
-        self._check_shape(in_shape, self.channels, 'input')
-        c, h, w = in_shape
-        check_divisible(self, h, w, 2)
-        return (c * 4, h // 2, w // 2)
-
-    def input_shape(self, out_shape: Sequence[int]) -> Tuple[int, int, int]:
-        c, h, w = out_shape
-        return (c // 4, h * 2, w * 2)
-
     def _logdet(self, x: Tensor, spatial: int) -> Tensor:
         if self.orthonormal:
             return zero_logdet(x)
@@ -136,7 +144,7 @@ class HaarDownsampling(InvertibleModule):
 
 
 @INV_BLOCKS.register_module()
-class PixelUnshuffle(InvertibleModule):
+class PixelUnshuffle(_SpaceToDepth):
     """Space-to-depth "squeeze" by ``factor`` (a permutation, log-det 0).
 
     Two channel orders are in use by the published networks:
@@ -164,22 +172,6 @@ class PixelUnshuffle(InvertibleModule):
                              f'{factor}.')
         self.factor = int(factor)
         self.order = order
-
-    @property
-    def out_channels(self) -> int:
-        return self.channels * self.factor**2
-
-    def output_shape(self, in_shape):
-        self._check_shape(in_shape, self.channels, 'input')
-        c, h, w = in_shape
-        check_divisible(self, h, w, self.factor)
-        s = self.factor
-        return (c * s * s, h // s, w // s)
-
-    def input_shape(self, out_shape):
-        c, h, w = out_shape
-        s = self.factor
-        return (c // (s * s), h * s, w * s)
 
     def _forward(self, x, c, jac):
         n, ch, h, w = x.shape
@@ -209,7 +201,7 @@ class PixelUnshuffle(InvertibleModule):
 
 
 @INV_BLOCKS.register_module()
-class ConvDownsampling(InvertibleModule):
+class ConvDownsampling(_SpaceToDepth):
     """IRN's learnable downsampling (used by IRN x3).
 
     Each channel is pixel-unshuffled by ``s`` (per channel, the ``s*s``
@@ -241,22 +233,6 @@ class ConvDownsampling(InvertibleModule):
         else:
             weights[0] = 1. / (s * s)
         self.conv_weights = nn.Parameter(weights)
-
-    @property
-    def out_channels(self) -> int:
-        return self.channels * self.factor**2
-
-    def output_shape(self, in_shape):
-        self._check_shape(in_shape, self.channels, 'input')
-        c, h, w = in_shape
-        check_divisible(self, h, w, self.factor)
-        s = self.factor
-        return (c * s * s, h // s, w // s)
-
-    def input_shape(self, out_shape):
-        c, h, w = out_shape
-        s = self.factor
-        return (c // (s * s), h * s, w * s)
 
     def _logdet(self, x: Tensor, spatial: int) -> Tensor:
         _, logabsdet = torch.linalg.slogdet(self.conv_weights)
