@@ -1,1 +1,14 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+"""mmengine metrics, registered in ``invtoolbox.registry.METRICS``."""
+from .base_sample_wise_metric import BaseSampleWiseMetric, get_field
+from .bpp import BPP
+from .invertibility_error import InvertibilityError, invertibility_error
+from .mae import MAE
+from .ms_ssim import MSSSIM
+from .psnr import PSNR
+from .ssim import SSIM
+
+__all__ = [
+    'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
+    'BPP', 'InvertibilityError', 'invertibility_error'
+]
