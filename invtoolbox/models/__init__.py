@@ -1,7 +1,8 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Models: the invertible-network library, subnets, latents, degradations,
 losses, entropy models and the published architectures (``editors``)."""
-from . import (degradations, editors, entropy_models, inn, latents,  # noqa
-               losses, subnets)
+from . import (data_preprocessors, degradations, editors,  # noqa: F401
+               entropy_models, inn, latents, losses, subnets)
+from .data_preprocessors import DataPreprocessor  # noqa: F401
 from .inn import *  # noqa: F401,F403
 from .subnets import *  # noqa: F401,F403

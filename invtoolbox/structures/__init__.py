@@ -1,1 +1,4 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+from .data_sample import DataSample
+
+__all__ = ['DataSample']

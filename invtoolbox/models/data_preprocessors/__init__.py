@@ -1,0 +1,4 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+from .data_preprocessor import DataPreprocessor
+
+__all__ = ['DataPreprocessor']
