@@ -27,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 
@@ -55,40 +54,11 @@ def parse_args(argv=None):
 
 
 # ---------------------------------------------------------------- worker side
-def _rss_bytes():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-class _PeakSampler:
-    """Samples the resident set size in a thread (torch releases the GIL)."""
-
-    def __init__(self, interval=0.0005):
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_bytes())
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.peak = _rss_bytes()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
-
-
 def run_worker(args):
     import torch
 
     from invtoolbox.models.inn import InvertibleSequential
+    from invtoolbox.utils.profiling import PeakRSSSampler, rss_bytes
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -134,8 +104,8 @@ def run_worker(args):
         step()
         peak = torch.cuda.max_memory_allocated() - base
     else:
-        with _PeakSampler() as sampler:
-            before = _rss_bytes()
+        with PeakRSSSampler() as sampler:
+            before = rss_bytes()
             step()
         peak = sampler.peak - before
     times = []
@@ -154,10 +124,8 @@ def run_mode(args, mode):
     for key in ('blocks', 'split', 'growth', 'repeats', 'threads', 'device'):
         cmd += [f'--{key}', str(getattr(args, key))]
     cmd += ['--shape'] + [str(v) for v in args.shape]
-    env = dict(os.environ)
-    # glibc: return blocks >= 128 KiB to the OS on free (fixed threshold),
-    # so the resident set size follows what the allocator holds.
-    env['MALLOC_MMAP_THRESHOLD_'] = '131072'
+    from invtoolbox.utils.profiling import MALLOC_ENV
+    env = dict(os.environ, **MALLOC_ENV)
     env.setdefault('OMP_NUM_THREADS', str(args.threads))
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:

@@ -1,0 +1,51 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Memory measurement helpers for the benchmark scripts (CPU, Linux)."""
+import os
+import threading
+import time
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process in bytes (Linux /proc)."""
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+class PeakRSSSampler:
+    """Samples the resident set size in a thread; ``peak`` after the block.
+
+    Torch kernels release the GIL, so the sampler sees the peaks of long
+    operations. Run with ``MALLOC_MMAP_THRESHOLD_=131072`` in the
+    environment so glibc returns large blocks at once and the resident set
+    follows what the allocator holds::
+
+        with PeakRSSSampler() as sampler:
+            before = rss_bytes()
+            step()
+        growth = sampler.peak - before
+    """
+
+    def __init__(self, interval: float = 0.0005) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> 'PeakRSSSampler':
+        self.peak = rss_bytes()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+
+#: environment for a benchmark worker process (see :class:`PeakRSSSampler`).
+MALLOC_ENV = {'MALLOC_MMAP_THRESHOLD_': '131072'}
