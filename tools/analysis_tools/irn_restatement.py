@@ -146,7 +146,7 @@ def official_train_step(net, optimizer, gt, ref, scale=4):
     sum(losses).backward()
     nn.utils.clip_grad_norm_(net.parameters(), 10)
     optimizer.step()
-    return [float(v) for v in losses]
+    return [v.item() for v in losses]
 
 
 def build_official(scale=4):
