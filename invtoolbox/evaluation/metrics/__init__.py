@@ -1,6 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """mmengine metrics, registered in ``invtoolbox.registry.METRICS``."""
 from .base_sample_wise_metric import BaseSampleWiseMetric, get_field
+from .bicubic_baseline import BicubicBaselinePSNR
 from .bpp import BPP
 from .invertibility_error import InvertibilityError, invertibility_error
 from .mae import MAE
@@ -10,5 +11,5 @@ from .ssim import SSIM
 
 __all__ = [
     'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
-    'BPP', 'InvertibilityError', 'invertibility_error'
+    'BPP', 'InvertibilityError', 'invertibility_error', 'BicubicBaselinePSNR'
 ]

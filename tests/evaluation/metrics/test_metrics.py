@@ -210,3 +210,34 @@ def test_modcropped_set5_bicubic_through_the_metric():
     # float LR (not saved as uint8) resized in RGB: 28.43 dB, within 0.02 dB
     # of the published 28.42 (which resizes a uint8 Y channel)
     assert abs(result['PSNR_Y'] - 28.42) < 0.02
+
+
+def test_bicubic_baseline_metric_matches_the_baseline_tool():
+    """On Set5 x2 the metric gives the bicubic baseline of the rgb protocol."""
+    import numpy as np
+    from PIL import Image
+
+    from invtoolbox.evaluation.metrics import BicubicBaselinePSNR
+    from invtoolbox.utils import imresize, modcrop
+    from tests.helpers import shared_path
+    folder = shared_path('data', 'set5')
+    metric = BicubicBaselinePSNR(scale=2, crop_border=2, test_y_channel=True)
+    samples = []
+    for path in sorted(folder.glob('*.png')):
+        img = modcrop(np.asarray(Image.open(path).convert('RGB')), 2)
+        samples.append({'gt_img': torch.from_numpy(img).permute(2, 0, 1)
+                        .float() / 255.})
+    metric.process({}, samples)
+    value = metric.compute_metrics(metric.results)['Bicubic_PSNR_Y']
+    assert abs(value - 33.68) < 0.01  # docs/metrics.md, --protocol rgb
+    # independent computation for one image
+    img = (samples[0]['gt_img'].permute(1, 2, 0).numpy() * 255).round() / 255
+    low = np.round(np.clip(imresize(img, 0.5), 0, 1) * 255) / 255
+    up = np.clip(imresize(low, 2), 0, 1)
+    from invtoolbox.evaluation.functional import psnr
+    first = psnr((img * 255).round().astype(np.uint8),
+                 (up * 255).round().astype(np.uint8), crop_border=2,
+                 test_y_channel=True)
+    assert abs(metric.results[0]['Bicubic_PSNR_Y'] - first) < 1e-9
+    with pytest.raises(ValueError, match='not divisible by the scale 2'):
+        metric.process({}, [{'gt_img': torch.rand(3, 5, 6)}])
