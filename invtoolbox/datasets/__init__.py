@@ -1,2 +1,16 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+"""Datasets (mmengine ``BaseDataset``, registered in ``DATASETS``) and transforms."""
 from . import transforms  # noqa: F401  (registers the transforms)
+from .image_folder_dataset import ImageFolderDataset
+from .paired_image_dataset import PairedImageDataset
+from .transforms import (Flip, GenerateBicubicLR, LoadImageFromFile, ModCrop,
+                         PackInputs, PairedRandomCrop, RandomTranspose,
+                         image_to_tensor)
+from .utils import IMG_EXTENSIONS, build_pipeline, is_image_file, scan_images
+
+__all__ = [
+    'ImageFolderDataset', 'PairedImageDataset', 'IMG_EXTENSIONS',
+    'is_image_file', 'scan_images', 'build_pipeline', 'LoadImageFromFile',
+    'ModCrop', 'PairedRandomCrop', 'Flip', 'RandomTranspose',
+    'GenerateBicubicLR', 'PackInputs', 'image_to_tensor'
+]

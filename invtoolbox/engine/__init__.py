@@ -1,2 +1,11 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 from . import hooks  # noqa: F401  (registers the hooks)
+from . import runner  # noqa: F401  (registers the loops)
+from .hooks import VisualizationHook
+from .runner import (DataloaderChain, MultiTestLoop, MultiValLoop,
+                     format_metric_table)
+
+__all__ = [
+    'VisualizationHook', 'MultiValLoop', 'MultiTestLoop', 'DataloaderChain',
+    'format_metric_table'
+]

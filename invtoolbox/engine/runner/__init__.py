@@ -1,0 +1,8 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Loops registered in ``invtoolbox.registry.LOOPS``."""
+from .multi_loops import (DataloaderChain, MultiTestLoop, MultiValLoop,
+                          format_metric_table)
+
+__all__ = [
+    'MultiValLoop', 'MultiTestLoop', 'DataloaderChain', 'format_metric_table'
+]
