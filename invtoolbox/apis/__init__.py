@@ -1,1 +1,20 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+"""High-level APIs: model building from configs, checkpoint loading and the
+converters from the official released checkpoints."""
+from .checkpoint_io import (default_file_mode, file_sha256,
+                            load_trusted_checkpoint, load_weights_only,
+                            plain_meta, save_checkpoint_atomic)
+from .inference import init_model, load_model_weights
+from .official_checkpoints import (OFFICIAL_ARCHS, convert_irn_state_dict,
+                                   convert_official_checkpoint,
+                                   convert_official_to_model,
+                                   describe_official_checkpoint,
+                                   strip_state_dict)
+
+__all__ = [
+    'init_model', 'load_model_weights', 'OFFICIAL_ARCHS',
+    'convert_official_checkpoint', 'convert_official_to_model',
+    'convert_irn_state_dict', 'describe_official_checkpoint',
+    'strip_state_dict', 'load_weights_only', 'load_trusted_checkpoint',
+    'save_checkpoint_atomic', 'plain_meta', 'file_sha256', 'default_file_mode'
+]

@@ -1,1 +1,4 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+"""Published architectures: one folder per algorithm, each holding its
+network(s) and its mmengine ``BaseModel``."""
+from .irn import *  # noqa: F401,F403
