@@ -28,6 +28,8 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
@@ -41,7 +43,7 @@ from mmengine.registry import Registry
 __all__ = [
     'MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATORS', 'HOOKS',
     'LOOPS', 'VISUALIZERS', 'VISBACKENDS', 'MODEL_WRAPPERS', 'OPTIM_WRAPPERS',
-    'OPTIMIZERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'WEIGHT_INITIALIZERS',
+    'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIMIZERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'WEIGHT_INITIALIZERS',
     'LOG_PROCESSORS', 'COUPLINGS', 'INV_BLOCKS', 'SUBNETS', 'DEGRADATIONS',
     'LATENTS', 'LOSSES', 'TASKS', 'ENTROPY_MODELS', 'MMENGINE_NODES',
     'DOMAIN_REGISTRIES'
@@ -87,6 +89,12 @@ OPTIM_WRAPPERS = Registry(
     locations=['invtoolbox.engine'])
 OPTIMIZERS = Registry(
     'optimizer', parent=MMENGINE_OPTIMIZERS, locations=['invtoolbox.engine'])
+# not in DESIGN.md's list: needed for multi-optimizer models (IRN+) and so
+# that the Runner finds an invtoolbox node for optimizer wrapper constructors
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    locations=['invtoolbox.engine'])
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler',
     parent=MMENGINE_PARAM_SCHEDULERS,
@@ -138,6 +146,7 @@ MMENGINE_NODES = {
     'VISBACKENDS': VISBACKENDS,
     'MODEL_WRAPPERS': MODEL_WRAPPERS,
     'OPTIM_WRAPPERS': OPTIM_WRAPPERS,
+    'OPTIM_WRAPPER_CONSTRUCTORS': OPTIM_WRAPPER_CONSTRUCTORS,
     'OPTIMIZERS': OPTIMIZERS,
     'PARAM_SCHEDULERS': PARAM_SCHEDULERS,
     'DATA_SAMPLERS': DATA_SAMPLERS,
