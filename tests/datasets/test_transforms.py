@@ -334,3 +334,18 @@ def test_dataset_to_model_batch(tmp_path):
         expected = imresize(data['inputs'][i].permute(1, 2, 0).numpy(), 1 / 3)
         assert np.allclose(lr[i].permute(1, 2, 0).numpy(), expected,
                            atol=1e-6)
+
+
+def test_generate_grey_reference_matches_opencv_bgr2gray():
+    import cv2
+
+    from invtoolbox.datasets.transforms import GenerateGreyReference
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    out = GenerateGreyReference()(dict(gt=rgb))['lr']
+    assert out.shape == (6, 5, 1) and out.dtype == np.float32
+    expected = cv2.cvtColor(rgb[:, :, ::-1].astype(np.float32) / 255.,
+                            cv2.COLOR_BGR2GRAY)
+    assert np.abs(out[:, :, 0] - expected).max() < 1e-6
+    with pytest.raises(ValueError, match='expected an RGB image'):
+        GenerateGreyReference()(dict(gt=rgb[:, :, :1]))

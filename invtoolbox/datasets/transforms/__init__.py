@@ -10,10 +10,10 @@ in [0, 1]; ``PackInputs`` turns both into float32 ``(C, H, W)`` tensors in
 from .augmentation import Flip, RandomTranspose
 from .crop import ModCrop, PairedRandomCrop
 from .formatting import PackInputs, image_to_tensor
-from .generate_lr import GenerateBicubicLR
+from .generate_lr import GenerateBicubicLR, GenerateGreyReference
 from .loading import LoadImageFromFile
 
 __all__ = [
     'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'Flip',
-    'RandomTranspose', 'GenerateBicubicLR', 'PackInputs', 'image_to_tensor'
+    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference', 'PackInputs', 'image_to_tensor'
 ]

@@ -81,3 +81,42 @@ class GenerateBicubicLR(BaseTransform):
         return (f'{type(self).__name__}(scale={self.scale}, key={self.key!r}, '
                 f'out_key={self.out_key!r}, '
                 f'round_to_uint8={self.round_to_uint8}, clip={self.clip})')
+
+
+@TRANSFORMS.register_module()
+class GenerateGreyReference(BaseTransform):
+    """Make IRN-Color's grey reference: ``0.299 R + 0.587 G + 0.114 B``.
+
+    The official IRN-Color dataset computes ``cv2.cvtColor(img,
+    cv2.COLOR_BGR2GRAY)`` on the float BGR image in [0, 1]; on our RGB
+    images that is the same weighted sum (OpenCV's ITU-R BT.601 luma
+    weights), with no rounding. The output is float32 ``(H, W, 1)`` at full
+    resolution (IRN-Color embeds the grey image at the input size).
+
+    Args:
+        key (str): the RGB source image. Default: ``'gt'``.
+        out_key (str): where the grey image goes. Default: ``'lr'``.
+    """
+
+    WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+    def __init__(self, key: str = 'gt', out_key: str = 'lr') -> None:
+        self.key = key
+        self.out_key = out_key
+
+    def transform(self, results: dict) -> dict:
+        """Add ``results[out_key]``."""
+        img = get_image(results, self.key, 'GenerateGreyReference')
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(
+                f'GenerateGreyReference: {describe(results, self.key)} has '
+                f'shape {img.shape}; expected an RGB image (H, W, 3)')
+        if img.dtype == np.uint8:
+            img = img.astype(np.float32) / np.float32(255.)
+        grey = img.astype(np.float32) @ self.WEIGHTS
+        results[self.out_key] = np.ascontiguousarray(grey[:, :, None])
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(key={self.key!r}, '
+                f'out_key={self.out_key!r})')
