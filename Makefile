@@ -1,5 +1,6 @@
 # invtoolbox developer entry points. See README.md.
-#   make quickstart   set up .venv and run the quick start
+#   make quickstart   set up .venv, train the IRN x2 quick start on the demo images
+#                     (~5 CPU minutes) and print Y-PSNR next to bicubic
 #   make test         set up .venv (reused if present) and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +13,7 @@ PYTEST_ARGS ?=
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.invtoolbox-installed
 
-.PHONY: venv test quickstart benchmark clean
+.PHONY: venv test quickstart inn-report benchmark clean
 
 venv: $(STAMP)
 
@@ -28,6 +29,9 @@ test: venv
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 quickstart: venv
+	$(VPY) tools/train.py configs/irn/irn_x2_quickstart.py
+
+inn-report: venv
 	$(VPY) tools/analysis_tools/invertibility_report.py configs/inn/irn_x2_inn.py --image demo/kodim23_crop.png
 
 benchmark: venv

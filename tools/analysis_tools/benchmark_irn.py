@@ -1,0 +1,164 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Training-step time and peak memory of IRN, invtoolbox vs a plain baseline.
+
+Compares one full training step (forward, inverse, the three official loss
+terms, backward, gradient clipping at 10, Adam) of
+
+* ``baseline``: ``irn_restatement.py``, a straightforward single-file
+  re-statement of the official network and ``optimize_parameters``;
+* ``invtoolbox``: the ``IRN`` model (``configs/irn/irn_x4_div2k.py``
+  settings) through mmengine's ``OptimWrapper``;
+* ``invtoolbox-memeff``: the same with ``memory_efficient=True``.
+
+Each runs in its own process; peak memory is the growth of the resident set
+during one step (see ``invtoolbox.utils.profiling``); time is the median of
+``--repeats`` steps after ``--warmup``.
+
+Usage::
+
+    python tools/analysis_tools/benchmark_irn.py [--scale 4] [--batch 2]
+        [--size 144] [--repeats 5] [--threads 2]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+
+IMPLS = ('baseline', 'invtoolbox', 'invtoolbox-memeff')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--scale', type=int, default=4, choices=[2, 4, 8])
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--size', type=int, default=144,
+                        help='GT patch size (default 144, as IRN)')
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--impls', nargs='+', default=list(IMPLS),
+                        choices=IMPLS)
+    parser.add_argument('--json', help='also write the rows to this file')
+    parser.add_argument('--_worker', choices=IMPLS, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def build_step(impl, scale, gt, ref):
+    """Return (step function, number of trainable parameters)."""
+    import torch
+    if impl == 'baseline':
+        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+        import irn_restatement
+        net, optimizer = irn_restatement.build_official(scale)
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.requires_grad:
+                    p.add_(torch.randn_like(p) * 0.01)
+        return (lambda: irn_restatement.official_train_step(
+            net, optimizer, gt, ref, scale=scale)), net
+    from mmengine.optim import build_optim_wrapper
+
+    from invtoolbox.registry import MODELS
+    from invtoolbox.structures import DataSample
+    from invtoolbox.utils import register_all_modules
+    register_all_modules()
+    levels = {2: [8], 4: [8, 8], 8: [8, 8, 8]}[scale]
+    model = MODELS.build(
+        dict(
+            type='IRN',
+            generator=dict(
+                type='IRNNet', scale=scale, block_num=levels,
+                memory_efficient=impl == 'invtoolbox-memeff'),
+            pixel_loss_forw=dict(type='MSELoss', loss_weight=scale**2,
+                                 reduction='batch_sum'),
+            train_cfg=dict(seed=0)))
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    optim_wrapper = build_optim_wrapper(
+        model,
+        dict(type='OptimWrapper',
+             optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.999),
+                            weight_decay=1e-5),
+             clip_grad=dict(max_norm=10.)))
+    data = dict(
+        inputs=list(gt),
+        data_samples=[DataSample(gt_img=g, lr_img=r) for g, r in zip(gt, ref)])
+    return (lambda: model.train_step(data, optim_wrapper)), model.generator
+
+
+def run_worker(args):
+    import torch
+
+    from invtoolbox.utils.imresize import imresize
+    from invtoolbox.utils.profiling import PeakRSSSampler, rss_bytes
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    gt = torch.rand(args.batch, 3, args.size, args.size)
+    ref = imresize(gt, 1 / args.scale).float()
+    step, net = build_step(args._worker, args.scale, gt, ref)
+    n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    for _ in range(args.warmup):
+        step()
+    with PeakRSSSampler() as sampler:
+        before = rss_bytes()
+        step()
+    peak = sampler.peak - before
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    print(json.dumps(dict(impl=args._worker, params=n_params,
+                          peak_mb=peak / 2**20,
+                          time_s=statistics.median(times))))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args._worker:
+        run_worker(args)
+        return
+    from invtoolbox.utils.profiling import MALLOC_ENV
+    rows = []
+    for impl in args.impls:
+        cmd = [sys.executable, osp.abspath(__file__), '--_worker', impl]
+        for key in ('scale', 'batch', 'size', 'repeats', 'warmup',
+                    'threads'):
+            cmd += [f'--{key}', str(getattr(args, key))]
+        env = dict(os.environ, **MALLOC_ENV)
+        env.setdefault('OMP_NUM_THREADS', str(args.threads))
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f'benchmark worker ({impl}) failed:\n'
+                     f'{out.stderr.strip()}')
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f'IRN x{args.scale} training step (forward + inverse + losses + '
+          f'backward + clip + Adam), batch {args.batch}, GT '
+          f'{args.size}x{args.size}, CPU, {args.threads} threads, median of '
+          f'{args.repeats}\n')
+    print('| implementation | trainable params | step time (s) | '
+          'peak memory of a step (MB) |')
+    print('|---|---:|---:|---:|')
+    for row in rows:
+        print(f"| {row['impl']} | {row['params']:,} | {row['time_s']:.2f} | "
+              f"{row['peak_mb']:.0f} |")
+    by = {r['impl']: r for r in rows}
+    if 'baseline' in by:
+        base = by['baseline']
+        for impl in ('invtoolbox', 'invtoolbox-memeff'):
+            if impl in by:
+                print(f"\n{impl} / baseline: time "
+                      f"{by[impl]['time_s'] / base['time_s']:.2f}x, peak "
+                      f"memory {by[impl]['peak_mb'] / base['peak_mb']:.1%}")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
