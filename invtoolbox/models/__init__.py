@@ -6,3 +6,4 @@ from . import (data_preprocessors, degradations, editors,  # noqa: F401
 from .data_preprocessors import DataPreprocessor  # noqa: F401
 from .inn import *  # noqa: F401,F403
 from .subnets import *  # noqa: F401,F403
+from .wrappers import DeviceAwareDistributedDataParallel  # noqa: F401

@@ -1,5 +1,6 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Hooks registered in ``invtoolbox.registry.HOOKS``."""
+from .rng_state_hook import RNGStateHook
 from .visualization_hook import VisualizationHook
 
-__all__ = ['VisualizationHook']
+__all__ = ['VisualizationHook', 'RNGStateHook']

@@ -1,7 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Memory-efficient backprop: same results as plain autograd, far less saved."""
-import os
-import socket
+import datetime
+import time
 
 import pytest
 import torch
@@ -174,17 +174,13 @@ def test_eval_and_no_grad_take_the_plain_path():
 # ---------------------------------------------------------------------------
 # DDP: gradients reach DistributedDataParallel's hooks through autograd
 # ---------------------------------------------------------------------------
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank, world_size, port, result_path):
-    os.environ['MASTER_ADDR'] = '127.0.0.1'
-    os.environ['MASTER_PORT'] = str(port)
+def _ddp_worker(rank, world_size, store_file, result_path):
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    # a file rendezvous needs no TCP port (no races with other jobs), and a
+    # short timeout turns a lost peer into an error instead of a hang
+    dist.init_process_group(
+        'gloo', init_method=f'file://{store_file}', rank=rank,
+        world_size=world_size, timeout=datetime.timedelta(seconds=60))
     try:
         _, model = make_pair(deep_blocks()[:8], (3, 16, 16))
         ddp = nn.parallel.DistributedDataParallel(model)
@@ -199,9 +195,20 @@ def _ddp_worker(rank, world_size, port, result_path):
         dist.destroy_process_group()
 
 
+def _spawn(fn, args, nprocs, timeout=180):
+    """mp.spawn with an overall deadline (kills the workers on expiry)."""
+    context = mp.start_processes(fn, args=args, nprocs=nprocs, join=False)
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f'DDP workers did not finish in {timeout} s')
+
+
 def test_ddp_gloo_averages_memory_efficient_gradients(tmp_path):
     result = tmp_path / 'grads.pt'
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(result)), nprocs=2)
+    _spawn(_ddp_worker, (2, str(tmp_path / 'store'), str(result)), nprocs=2)
     ddp_grads = torch.load(result, weights_only=True)
     # expected: the mean of the single-process gradients of both ranks
     plain, _ = make_pair(deep_blocks()[:8], (3, 16, 16))

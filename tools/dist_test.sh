@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Distributed testing with torchrun: one process per GPU, or NUM_PROCS CPU
+# processes over gloo when no GPU is present (tools/test.py picks the backend).
+#
+#   tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py args]
+#
+# Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1),
+# PORT (29500), PYTHON (the interpreter; default: torchrun if on PATH, else
+# python -m torch.distributed.run).
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+    echo "usage: $0 CONFIG CHECKPOINT NUM_PROCS [test.py args]" >&2
+    exit 2
+fi
+CONFIG=$1
+CHECKPOINT=$2
+NUM_PROCS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
+
+if [ -n "${PYTHON:-}" ]; then
+    LAUNCH=("$PYTHON" -m torch.distributed.run)
+elif command -v torchrun > /dev/null 2>&1; then
+    LAUNCH=(torchrun)
+else
+    LAUNCH=(python -m torch.distributed.run)
+fi
+
+PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
+"${LAUNCH[@]}" \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --master_port="$PORT" \
+    --nproc_per_node="$NUM_PROCS" \
+    "$TOOLS_DIR/test.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"

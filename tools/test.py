@@ -1,0 +1,178 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Evaluate a checkpoint on the test set of a config with mmengine's Runner.
+
+Usage::
+
+    python tools/test.py CONFIG CHECKPOINT [--out results.json|results.pkl]
+        [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+        [--launcher none|pytorch|slurm]
+
+    tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [args]
+
+The checkpoint is loaded with ``torch.load(weights_only=True)`` (tensors,
+plain data and the numpy/mmengine objects of mmengine checkpoints; nothing
+in the file is executed). ``--out x.json`` writes the metrics,
+``--out x.pkl`` the predictions (mmengine ``DumpResults``). Bad input ends
+with one line ``error: ...`` and exit status 1.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+OUT_FORMATS = ('.json', '.pkl', '.pickle')
+
+
+def _train_tool():
+    """``tools/train.py`` as a module: it holds the shared CLI helpers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        '_invtoolbox_train_tool', osp.join(osp.dirname(__file__), 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_tool = _train_tool()
+fail = train_tool.fail
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model.')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file to evaluate')
+    parser.add_argument(
+        '--out',
+        help='write the metrics (.json) or the predictions (.pkl) to this '
+        'file')
+    parser.add_argument(
+        '--work-dir',
+        help='folder for the logs (default: the config\'s work_dir, else '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=train_tool.KeyValueAction,
+        metavar='KEY=VALUE',
+        help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher (pytorch: torchrun, as in tools/dist_test.sh)')
+    parser.add_argument(
+        '--local_rank', '--local-rank', type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.local_rank is not None and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def add_dump_results(cfg, out):
+    """Append mmengine's ``DumpResults`` (predictions to ``out``)."""
+    dump = dict(type='DumpResults', out_file_path=out)
+    evaluator = cfg.test_evaluator
+    if isinstance(evaluator, (list, tuple)):
+        cfg.test_evaluator = list(evaluator) + [dump]
+    elif 'metrics' in evaluator:  # dict(type='Evaluator', metrics=...)
+        metrics = evaluator['metrics']
+        metrics = list(metrics) if isinstance(metrics, (list, tuple)) \
+            else [metrics]
+        evaluator['metrics'] = metrics + [dump]
+    else:
+        cfg.test_evaluator = [evaluator, dump]
+
+
+def write_json(path, content):
+    """Write ``content`` to ``path`` atomically (never half a file)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    from invtoolbox.utils import (register_all_modules,
+                                  register_checkpoint_loader,
+                                  setup_cpu_distributed)
+    register_all_modules()
+    cfg = train_tool.load_config(args.config, args.cfg_options)
+    if not osp.isfile(args.checkpoint):
+        fail(f'checkpoint {args.checkpoint} not found; pass an existing '
+             '.pth file.')
+    if args.out is not None and not args.out.endswith(OUT_FORMATS):
+        fail(f'--out {args.out}: use a .json (metrics) or .pkl '
+             '(predictions) file name.')
+    if cfg.get('test_dataloader') is None or cfg.get(
+            'test_evaluator') is None:
+        fail(f'config {args.config} has no test_dataloader/test_evaluator '
+             'to test with.')
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    if args.out is not None and not args.out.endswith('.json'):
+        add_dump_results(cfg, args.out)
+    # Nothing is trusted here: the checkpoint is loaded weights-only.
+    register_checkpoint_loader()
+
+    cfg.launcher = args.launcher
+    try:
+        own_group = setup_cpu_distributed(cfg, args.launcher)
+    except ValueError as err:
+        fail(str(err))
+
+    from mmengine.dist import is_main_process
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+    except Exception as err:
+        fail(f'cannot build the runner from config {args.config}: '
+             f'{train_tool.one_line(err)}')
+    try:
+        metrics = runner.test()
+        if is_main_process():
+            metrics = {k: _plain(v) for k, v in metrics.items()}
+            if args.out is not None and args.out.endswith('.json'):
+                write_json(
+                    args.out,
+                    dict(
+                        config=args.config,
+                        checkpoint=args.checkpoint,
+                        metrics=metrics))
+            print(json.dumps(metrics))
+    except Exception as err:
+        if not train_tool.is_config_error(err):
+            raise
+        fail(train_tool.one_line(err) if isinstance(err, KeyError) else
+             str(err))
+    finally:
+        if own_group:
+            import torch.distributed as dist
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    return 0
+
+
+def _plain(value):
+    """Metric values as JSON numbers/strings (numpy and tensors included)."""
+    if hasattr(value, 'tolist'):
+        return value.tolist()
+    return value if isinstance(value, (int, float, str, bool, list,
+                                       dict)) else str(value)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

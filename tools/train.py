@@ -1,0 +1,245 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Train a model from a config with mmengine's Runner.
+
+Usage::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--seed N] [--cfg-options KEY=VALUE ...]
+        [--launcher none|pytorch|slurm]
+
+    tools/dist_train.sh CONFIG NUM_PROCS [args]      # torchrun, CPU or GPU
+
+``--resume`` alone resumes from the latest checkpoint of the work dir (or
+starts from scratch when there is none); ``--resume CKPT`` resumes from that
+file, which you thereby declare trusted. A resumed run is bit-identical to an
+uninterrupted one (see ``docs/tools.md``). Without a GPU, ``--launcher
+pytorch|slurm`` trains with the ``gloo`` backend. Bad input ends with one
+line ``error: ...`` on stderr and exit status 1 (set ``INVTB_TRACEBACK=1`` for
+the full traceback).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+
+
+class KeyValueAction(DictAction):
+    """``DictAction`` that reports a malformed item in one line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values or []:
+            if '=' not in item or item.startswith('='):
+                fail(f'{option_string} expects KEY=VALUE items, got '
+                     f'{item!r} (e.g. train_cfg.max_iters=1000).')
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except Exception as err:  # e.g. unbalanced brackets in a value
+            fail(f'{option_string} cannot parse {values}: {one_line(err)}; '
+                 'values are literals, lists [a,b] or tuples (a,b).')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model.')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='folder for logs and checkpoints (default: the config\'s '
+        'work_dir, else work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        metavar='CKPT',
+        help='resume from CKPT, or from the latest checkpoint of the work dir '
+        'when no file is given')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (needs a CUDA GPU)')
+    parser.add_argument('--seed', type=int, help='random seed of the run')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=KeyValueAction,
+        metavar='KEY=VALUE',
+        help='override config entries, e.g. train_cfg.max_iters=1000 '
+        '"optim_wrapper.optimizer.lr=1e-4"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm'],
+        default='none',
+        help='job launcher (pytorch: torchrun, as in tools/dist_train.sh)')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
+    parser.add_argument(
+        '--local_rank', '--local-rank', type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.local_rank is not None and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def fail(message):
+    """Exit with a one-line message (status 1)."""
+    if os.environ.get('INVTB_TRACEBACK') == '1' and sys.exc_info()[0]:
+        raise
+    sys.exit(f'error: {message}')
+
+
+def one_line(err):
+    """``Type: first line of the message`` of an exception."""
+    text = str(err).strip().splitlines()
+    return f'{type(err).__name__}: {text[0] if text else ""}'.rstrip(': ')
+
+
+def load_config(path, cfg_options=None):
+    """``Config.fromfile`` plus ``--cfg-options``, failing in one line."""
+    if not osp.isfile(path):
+        fail(f'config {path} not found; pass the path of a config .py file.')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as err:  # syntax errors, failed custom_imports, ...
+        fail(f'cannot load config {path}: {one_line(err)}')
+    if cfg_options:
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as err:
+            fail(f'cannot apply --cfg-options {cfg_options} to {path}: '
+                 f'{one_line(err)}')
+    return cfg
+
+
+def is_config_error(err):
+    """Errors caused by the config or the files it names, not by a bug."""
+    from invtoolbox import InvToolboxError
+    if isinstance(err, (InvToolboxError, FileNotFoundError)):
+        return True
+    # mmengine's registries: "X is not in the <scope>::<name> registry ..."
+    return isinstance(err, KeyError) and ' registry' in str(err)
+
+
+def _resume_seed(checkpoint):
+    """The seed stored in a checkpoint the run is about to resume from."""
+    import torch
+    try:
+        meta = torch.load(
+            checkpoint, map_location='cpu', mmap=True,
+            weights_only=False).get('meta', {})
+    except Exception:  # unreadable: the Runner reports it when resuming
+        return None
+    return meta.get('seed')
+
+
+def setup_resume(cfg, resume):
+    """Apply ``--resume`` to ``cfg`` and trust the checkpoint(s) it reads."""
+    from mmengine.runner import find_latest_checkpoint
+
+    from invtoolbox.utils import trust_checkpoint_path
+    if resume is None:
+        return
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+        checkpoint = find_latest_checkpoint(cfg.work_dir)
+        if checkpoint is None:
+            print(f'no checkpoint in {cfg.work_dir} to resume from; '
+                  'training starts from scratch.')
+            return
+    else:
+        checkpoint = resume
+        if not osp.isfile(checkpoint):
+            fail(f'checkpoint {checkpoint} given to --resume not found; pass '
+                 'a checkpoint of this run, or --resume alone for the latest '
+                 'one in the work dir.')
+        cfg.resume, cfg.load_from = True, checkpoint
+        trust_checkpoint_path(checkpoint)  # the user vouches for it
+    # The sampler is seeded when the Runner is built, before it resumes: take
+    # the checkpoint's seed now, unless the config or --seed fixes one.
+    if cfg.get('randomness', {}).get('seed') is None and osp.isfile(
+            checkpoint):
+        seed = _resume_seed(checkpoint)
+        if seed is not None:
+            cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+
+
+def setup_amp(cfg):
+    import torch
+    if not torch.cuda.is_available():
+        fail('--amp needs a CUDA GPU and none is available; drop --amp to '
+             'train in float32 on the CPU.')
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        fail(f'--amp applies to OptimWrapper configs; this config uses '
+             f'{optim_wrapper}, set its AMP options in the config instead.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def add_rng_state_hook(cfg):
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not all(isinstance(h, dict) for h in hooks):
+        fail(f'custom_hooks must be a list of dicts, got {hooks!r}.')
+    if not any(h.get('type') in ('RNGStateHook', 'invtoolbox.RNGStateHook')
+               for h in hooks):
+        hooks.append(dict(type='RNGStateHook'))
+    cfg.custom_hooks = hooks
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.config):  # before the slow imports
+        fail(f'config {args.config} not found; pass the path of a config '
+             '.py file.')
+
+    from invtoolbox.utils import (register_all_modules,
+                                  register_checkpoint_loader,
+                                  setup_cpu_distributed)
+    register_all_modules()
+    cfg = load_config(args.config, args.cfg_options)
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.seed is not None:
+        cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
+    if args.amp:
+        setup_amp(cfg)
+    setup_resume(cfg, args.resume)
+    # The run's own checkpoints are trusted; anything else is weights-only.
+    register_checkpoint_loader(trusted_paths=[cfg.work_dir])
+    add_rng_state_hook(cfg)
+
+    cfg.launcher = args.launcher
+    try:
+        own_group = setup_cpu_distributed(cfg, args.launcher)
+    except ValueError as err:
+        fail(str(err))
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+    except Exception as err:
+        fail(f'cannot build the runner from config {args.config}: '
+             f'{one_line(err)}')
+    try:
+        runner.train()
+    except Exception as err:
+        if not is_config_error(err):
+            raise
+        fail(one_line(err) if isinstance(err, KeyError) else str(err))
+    finally:
+        if own_group:
+            import torch.distributed as dist
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    return 0
+
+
+if __name__ == '__main__':
+    main()
