@@ -5,8 +5,8 @@ default_scope = 'invtoolbox'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # NCCL on GPUs; on a CPU-only machine use gloo
-    # (--cfg-options env_cfg.dist_cfg.backend=gloo).
+    # NCCL on GPUs; on a CPU-only machine tools/train.py sets up gloo itself
+    # (see docs/tools.md).
     dist_cfg=dict(backend='nccl'),
 )
 
