@@ -48,6 +48,8 @@ def parse_args(argv=None):
     parser.add_argument('--modes', nargs='+', default=['plain', 'efficient'],
                         choices=['plain', 'efficient'])
     parser.add_argument('--json', help='also write the rows to this file')
+    parser.add_argument('--_measure', choices=['memory', 'time'],
+                        help=argparse.SUPPRESS)
     parser.add_argument('--_worker', choices=['plain', 'efficient'],
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -97,39 +99,45 @@ def run_worker(args):
     del y
 
     step()  # warm-up
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        with PeakRSSSampler() as sampler:
-            before = rss_bytes()
+    if args._measure == 'memory':
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
             step()
-        peak = sampler.peak - before
+            peak = torch.cuda.max_memory_allocated() - base
+        else:
+            with PeakRSSSampler() as sampler:
+                before = rss_bytes()
+                step()
+            peak = sampler.peak - before
+        print(json.dumps(dict(saved_mb=saved[0] / 2**20,
+                              peak_mb=peak / 2**20)))
+        return
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    print(json.dumps(dict(mode=args._worker, saved_mb=saved[0] / 2**20,
-                          peak_mb=peak / 2**20,
-                          time_s=statistics.median(times))))
+    print(json.dumps(dict(mode=args._worker, time_s=statistics.median(times))))
 
 
 # ---------------------------------------------------------------- driver side
-def run_mode(args, mode):
-    cmd = [sys.executable, os.path.abspath(__file__), '--_worker', mode]
+def run_mode(args, mode, measure):
+    """One worker process; memory runs with glibc returning large blocks at
+    once (accurate resident set, slower), time runs with the defaults."""
+    from invtoolbox.utils.profiling import MALLOC_ENV
+    cmd = [sys.executable, os.path.abspath(__file__), '--_worker', mode,
+           '--_measure', measure]
     for key in ('blocks', 'split', 'growth', 'repeats', 'threads', 'device'):
         cmd += [f'--{key}', str(getattr(args, key))]
     cmd += ['--shape'] + [str(v) for v in args.shape]
-    from invtoolbox.utils.profiling import MALLOC_ENV
-    env = dict(os.environ, **MALLOC_ENV)
+    env = dict(os.environ, **(MALLOC_ENV if measure == 'memory' else {}))
     env.setdefault('OMP_NUM_THREADS', str(args.threads))
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f'benchmark worker ({mode}) failed:\n{out.stderr.strip()}')
+        sys.exit(f'benchmark worker ({mode}, {measure}) failed:\n'
+                 f'{out.stderr.strip()}')
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -138,7 +146,11 @@ def main(argv=None):
     if args._worker:
         run_worker(args)
         return
-    rows = [run_mode(args, mode) for mode in args.modes]
+    rows = []
+    for mode in args.modes:
+        row = run_mode(args, mode, 'time')
+        row.update(run_mode(args, mode, 'memory'))
+        rows.append(row)
     n, c, h, w = args.shape
     print(f'{args.blocks} affine couplings (DenseBlock growth {args.growth}, '
           f'split {args.split}), input {n}x{c}x{h}x{w}, device {args.device}, '

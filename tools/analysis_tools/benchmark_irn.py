@@ -43,6 +43,8 @@ def parse_args(argv=None):
     parser.add_argument('--impls', nargs='+', default=list(IMPLS),
                         choices=IMPLS)
     parser.add_argument('--json', help='also write the rows to this file')
+    parser.add_argument('--_measure', choices=['memory', 'time'],
+                        help=argparse.SUPPRESS)
     parser.add_argument('--_worker', choices=IMPLS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -104,18 +106,36 @@ def run_worker(args):
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
     for _ in range(args.warmup):
         step()
-    with PeakRSSSampler() as sampler:
-        before = rss_bytes()
-        step()
-    peak = sampler.peak - before
+    if args._measure == 'memory':
+        with PeakRSSSampler() as sampler:
+            before = rss_bytes()
+            step()
+        print(json.dumps(dict(peak_mb=(sampler.peak - before) / 2**20)))
+        return
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
     print(json.dumps(dict(impl=args._worker, params=n_params,
-                          peak_mb=peak / 2**20,
                           time_s=statistics.median(times))))
+
+
+def run_measure(args, impl, measure):
+    """Run one worker process; memory runs with glibc returning large blocks
+    at once (accurate resident set, slower), time runs with the defaults."""
+    from invtoolbox.utils.profiling import MALLOC_ENV
+    cmd = [sys.executable, osp.abspath(__file__), '--_worker', impl,
+           '--_measure', measure]
+    for key in ('scale', 'batch', 'size', 'repeats', 'warmup', 'threads'):
+        cmd += [f'--{key}', str(getattr(args, key))]
+    env = dict(os.environ, **(MALLOC_ENV if measure == 'memory' else {}))
+    env.setdefault('OMP_NUM_THREADS', str(args.threads))
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f'benchmark worker ({impl}, {measure}) failed:\n'
+                 f'{out.stderr.strip()}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -123,20 +143,11 @@ def main(argv=None):
     if args._worker:
         run_worker(args)
         return
-    from invtoolbox.utils.profiling import MALLOC_ENV
     rows = []
     for impl in args.impls:
-        cmd = [sys.executable, osp.abspath(__file__), '--_worker', impl]
-        for key in ('scale', 'batch', 'size', 'repeats', 'warmup',
-                    'threads'):
-            cmd += [f'--{key}', str(getattr(args, key))]
-        env = dict(os.environ, **MALLOC_ENV)
-        env.setdefault('OMP_NUM_THREADS', str(args.threads))
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f'benchmark worker ({impl}) failed:\n'
-                     f'{out.stderr.strip()}')
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        row = run_measure(args, impl, 'time')
+        row.update(run_measure(args, impl, 'memory'))
+        rows.append(row)
     print(f'IRN x{args.scale} training step (forward + inverse + losses + '
           f'backward + clip + Adam), batch {args.batch}, GT '
           f'{args.size}x{args.size}, CPU, {args.threads} threads, median of '
