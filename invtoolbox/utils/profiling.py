@@ -49,3 +49,24 @@ class PeakRSSSampler:
 
 #: environment for a benchmark worker process (see :class:`PeakRSSSampler`).
 MALLOC_ENV = {'MALLOC_MMAP_THRESHOLD_': '131072'}
+
+
+def run_measurement(script: str, options: list, measure: str,
+                    threads: int) -> dict:
+    """Run ``python script --_measure {memory|time} options...`` and parse its JSON.
+
+    Memory runs get :data:`MALLOC_ENV` (an accurate resident set but slower
+    allocations); time runs keep the allocator defaults. Exits with the
+    worker's error output if it fails.
+    """
+    import json
+    import subprocess
+    import sys
+    env = dict(os.environ, **(MALLOC_ENV if measure == 'memory' else {}))
+    env.setdefault('OMP_NUM_THREADS', str(threads))
+    cmd = [sys.executable, script, '--_measure', measure] + list(options)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f'benchmark worker ({" ".join(options[:2])}, {measure}) '
+                 f'failed:\n{out.stderr.strip()}')
+    return json.loads(out.stdout.strip().splitlines()[-1])

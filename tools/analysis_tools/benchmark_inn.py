@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -124,21 +123,13 @@ def run_worker(args):
 
 # ---------------------------------------------------------------- driver side
 def run_mode(args, mode, measure):
-    """One worker process; memory runs with glibc returning large blocks at
-    once (accurate resident set, slower), time runs with the defaults."""
-    from invtoolbox.utils.profiling import MALLOC_ENV
-    cmd = [sys.executable, os.path.abspath(__file__), '--_worker', mode,
-           '--_measure', measure]
+    from invtoolbox.utils.profiling import run_measurement
+    options = ['--_worker', mode]
     for key in ('blocks', 'split', 'growth', 'repeats', 'threads', 'device'):
-        cmd += [f'--{key}', str(getattr(args, key))]
-    cmd += ['--shape'] + [str(v) for v in args.shape]
-    env = dict(os.environ, **(MALLOC_ENV if measure == 'memory' else {}))
-    env.setdefault('OMP_NUM_THREADS', str(args.threads))
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f'benchmark worker ({mode}, {measure}) failed:\n'
-                 f'{out.stderr.strip()}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        options += [f'--{key}', str(getattr(args, key))]
+    options += ['--shape'] + [str(v) for v in args.shape]
+    return run_measurement(os.path.abspath(__file__), options, measure,
+                           args.threads)
 
 
 def main(argv=None):

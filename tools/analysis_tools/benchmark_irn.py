@@ -21,10 +21,8 @@ Usage::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import statistics
-import subprocess
 import sys
 import time
 
@@ -122,20 +120,12 @@ def run_worker(args):
 
 
 def run_measure(args, impl, measure):
-    """Run one worker process; memory runs with glibc returning large blocks
-    at once (accurate resident set, slower), time runs with the defaults."""
-    from invtoolbox.utils.profiling import MALLOC_ENV
-    cmd = [sys.executable, osp.abspath(__file__), '--_worker', impl,
-           '--_measure', measure]
+    from invtoolbox.utils.profiling import run_measurement
+    options = ['--_worker', impl]
     for key in ('scale', 'batch', 'size', 'repeats', 'warmup', 'threads'):
-        cmd += [f'--{key}', str(getattr(args, key))]
-    env = dict(os.environ, **(MALLOC_ENV if measure == 'memory' else {}))
-    env.setdefault('OMP_NUM_THREADS', str(args.threads))
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f'benchmark worker ({impl}, {measure}) failed:\n'
-                 f'{out.stderr.strip()}')
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        options += [f'--{key}', str(getattr(args, key))]
+    return run_measurement(osp.abspath(__file__), options, measure,
+                           args.threads)
 
 
 def main(argv=None):
