@@ -97,8 +97,7 @@ def main(argv=None):
     args = parse_args(argv)
 
     from invtoolbox.utils import (register_all_modules,
-                                  register_checkpoint_loader,
-                                  setup_cpu_distributed)
+                                  register_checkpoint_loader)
     register_all_modules()
     cfg = train_tool.load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
@@ -112,11 +111,7 @@ def main(argv=None):
         fail(f'config {args.config} has no test_dataloader/test_evaluator '
              'to test with.')
 
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    train_tool.set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.out is not None and not args.out.endswith('.json'):
@@ -124,24 +119,8 @@ def main(argv=None):
     # Nothing is trusted here: the checkpoint is loaded weights-only.
     register_checkpoint_loader()
 
-    cfg.launcher = args.launcher
-    try:
-        own_group = setup_cpu_distributed(cfg, args.launcher)
-    except ValueError as err:
-        fail(str(err))
-
     from mmengine.dist import is_main_process
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    try:
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-    except Exception as err:
-        fail(f'cannot build the runner from config {args.config}: '
-             f'{train_tool.one_line(err)}')
-    try:
+    with train_tool.runner_session(cfg, args.launcher, args.config) as runner:
         metrics = runner.test()
         if is_main_process():
             metrics = {k: _plain(v) for k, v in metrics.items()}
@@ -153,16 +132,6 @@ def main(argv=None):
                         checkpoint=args.checkpoint,
                         metrics=metrics))
             print(json.dumps(metrics))
-    except Exception as err:
-        if not train_tool.is_config_error(err):
-            raise
-        fail(train_tool.one_line(err) if isinstance(err, KeyError) else
-             str(err))
-    finally:
-        if own_group:
-            import torch.distributed as dist
-            if dist.is_initialized():
-                dist.destroy_process_group()
     return 0
 
 

@@ -18,6 +18,7 @@ line ``error: ...`` on stderr and exit status 1 (set ``INVTB_TRACEBACK=1`` for
 the full traceback).
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -185,6 +186,54 @@ def add_rng_state_hook(cfg):
     cfg.custom_hooks = hooks
 
 
+def set_work_dir(cfg, work_dir, config_path):
+    """``--work-dir``, else the config's ``work_dir``, else
+    ``work_dirs/<config name>`` (shared with test.py)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+
+
+@contextlib.contextmanager
+def runner_session(cfg, launcher, config_path):
+    """Build mmengine's Runner for ``cfg`` and yield it (shared with test.py).
+
+    Sets up gloo first when ``launcher`` is distributed and no GPU is
+    present, turns config errors (when building or while running) into one
+    line, and destroys a process group it created itself.
+    """
+    from invtoolbox.utils import setup_cpu_distributed
+    cfg.launcher = launcher
+    try:
+        own_group = setup_cpu_distributed(cfg, launcher)
+    except ValueError as err:
+        fail(str(err))
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    try:
+        try:
+            if 'runner_type' in cfg:
+                runner = RUNNERS.build(cfg)
+            else:
+                runner = Runner.from_cfg(cfg)
+        except Exception as err:
+            fail(f'cannot build the runner from config {config_path}: '
+                 f'{one_line(err)}')
+        try:
+            yield runner
+        except Exception as err:
+            if not is_config_error(err):
+                raise
+            fail(one_line(err) if isinstance(err, KeyError) else str(err))
+    finally:
+        if own_group:
+            import torch.distributed as dist
+            if dist.is_initialized():
+                dist.destroy_process_group()
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):  # before the slow imports
@@ -192,16 +241,11 @@ def main(argv=None):
              '.py file.')
 
     from invtoolbox.utils import (register_all_modules,
-                                  register_checkpoint_loader,
-                                  setup_cpu_distributed)
+                                  register_checkpoint_loader)
     register_all_modules()
     cfg = load_config(args.config, args.cfg_options)
 
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.amp:
@@ -211,33 +255,8 @@ def main(argv=None):
     register_checkpoint_loader(trusted_paths=[cfg.work_dir])
     add_rng_state_hook(cfg)
 
-    cfg.launcher = args.launcher
-    try:
-        own_group = setup_cpu_distributed(cfg, args.launcher)
-    except ValueError as err:
-        fail(str(err))
-
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    try:
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-    except Exception as err:
-        fail(f'cannot build the runner from config {args.config}: '
-             f'{one_line(err)}')
-    try:
+    with runner_session(cfg, args.launcher, args.config) as runner:
         runner.train()
-    except Exception as err:
-        if not is_config_error(err):
-            raise
-        fail(one_line(err) if isinstance(err, KeyError) else str(err))
-    finally:
-        if own_group:
-            import torch.distributed as dist
-            if dist.is_initialized():
-                dist.destroy_process_group()
     return 0
 
 
