@@ -20,9 +20,7 @@ folder, unreadable image, size not divisible by the scale) stop the run with
 a one-line message before anything is written.
 """
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,7 @@ from mmengine.utils import ProgressBar
 from PIL import Image
 
 from invtoolbox.apis import init_model
-from invtoolbox.apis.checkpoint_io import default_file_mode
+from invtoolbox.apis.checkpoint_io import write_file_atomic
 from invtoolbox.errors import InvToolboxError
 from invtoolbox.utils import img2tensor, tensor2img
 
@@ -131,19 +129,8 @@ def read_image(path: Path, channels: int) -> np.ndarray:
 
 def write_png_atomic(array: np.ndarray, path: Path) -> None:
     """Write ``array`` as a PNG via a temporary file + ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + path.name + '.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            Image.fromarray(array).save(f, format='PNG')
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_file_atomic(
+        path, lambda f: Image.fromarray(array).save(f, format='PNG'))
 
 
 def prepare_output(input_dir: Path, output_dir: Path, files, overwrite):

@@ -9,12 +9,13 @@ import numbers
 import os
 import re
 import tempfile
-from typing import Any, Iterable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional
 
 import torch
 
 __all__ = [
     'load_weights_only', 'load_trusted_checkpoint', 'save_checkpoint_atomic',
+    'write_file_atomic',
     'plain_meta', 'file_sha256', 'default_file_mode', 'TRUSTED_GLOBALS'
 ]
 
@@ -213,6 +214,33 @@ def default_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def write_file_atomic(path, write: Callable[[Any], None],
+                      check: Optional[Callable[[str], Any]] = None) -> None:
+    """Write a file atomically: ``write(f)`` into a temporary file next to
+    ``path``, flush and fsync it, run ``check(tmp_path)`` if given, give it
+    the usual file mode and ``os.replace`` it onto ``path``. On any failure
+    the temporary file is removed and an existing ``path`` is untouched.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if check is not None:
+            check(tmp)
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def save_checkpoint_atomic(obj: Any,
                            path,
                            verify: bool = True,
@@ -242,21 +270,7 @@ def save_checkpoint_atomic(obj: Any,
                 os.path.samefile(other, path):
             raise ValueError(f'refusing to overwrite the input {other!r}; '
                              'choose another output path.')
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        if verify:
-            torch.load(tmp, map_location='cpu', weights_only=True)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    check = ((lambda tmp: torch.load(tmp, map_location='cpu',
+                                     weights_only=True)) if verify else None)
+    write_file_atomic(path, lambda f: torch.save(obj, f), check=check)
     return path
