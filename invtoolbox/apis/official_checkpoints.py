@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 __all__ = [
-    'OFFICIAL_ARCHS', 'convert_official_checkpoint',
+    'OFFICIAL_ARCHS', 'NETWORK_CONVERTERS', 'FOREIGN_DETECTORS',
+    'convert_official_checkpoint',
     'convert_official_to_model', 'convert_irn_state_dict',
     'describe_official_checkpoint', 'strip_state_dict'
 ]
@@ -143,6 +144,19 @@ OFFICIAL_ARCHS: Dict[str, dict] = {
                 network=_irn(2, [8]), file='IRN_x2_finetune.pth'))),
 }
 
+#: Converters of other official codes, by the network ``type`` of an arch's
+#: part: ``fn(state_dict, network_cfg, arch, source) -> OrderedDict`` (the
+#: state dict already stripped of ``module.``); each raises a one-line
+#: ``ValueError`` for a checkpoint of another architecture. The SAIN and
+#: IICNet modules (``official_sain.py``, ``official_iicnet.py``) add their
+#: archs to :data:`OFFICIAL_ARCHS` and their converters here.
+NETWORK_CONVERTERS: Dict[str, Callable[..., 'OrderedDict[str, Tensor]']] = {}
+
+#: ``fn(keys) -> str | None``: name what a state dict of another official
+#: code looks like (e.g. ``'an IICNet network (0.forw_rel/2.operations)'``),
+#: so that converting it as the wrong arch gives a one-line error.
+FOREIGN_DETECTORS: List[Callable[[List[str]], Optional[str]]] = []
+
 _IRN_KEY = re.compile(r'^operations\.(\d+)\.(.+)$')
 _BLOCK_KEY = re.compile(r'^([FGH])\.conv([1-5])\.(weight|bias)$')
 _RRDB_KEY = re.compile(r'^RRDB_trunk\.(\d+)\.RDB([1-3])\.(conv[1-5]\.'
@@ -223,6 +237,10 @@ def _foreign_kind(keys: List[str]) -> Optional[str]:
             k.startswith(('haar_operations.', 'down_operations.',
                           'comp_operations.')) for k in keys):
         return 'a SAIN network (haar_/down_/comp_operations)'
+    for detect in FOREIGN_DETECTORS:
+        found = detect(keys)
+        if found:
+            return found
     if any(k.startswith(('generator.', 'blocks.', 'restorer.')) for k in keys):
         return ('an invtoolbox checkpoint already (keys such as '
                 f'{next(k for k in keys)!r}); load it with '
@@ -474,6 +492,8 @@ def convert_official_checkpoint(arch: str,
     keys = list(state)
     foreign = _foreign_kind(keys)
     wanted = f'the {arch} {part}'
+    if cfg['type'] in NETWORK_CONVERTERS:
+        return NETWORK_CONVERTERS[cfg['type']](state, cfg, arch, source)
     if cfg['type'] == 'IRNNet':
         if foreign is not None:
             raise ValueError(f'{source}: this checkpoint looks like '

@@ -116,6 +116,10 @@ class IRN(BaseModel):
             Default: ``dict(type='Quantization')``.
         latent (dict): ``LATENTS`` config of the latent prior.
             Default: ``dict(type='StandardGaussian')``.
+        test_codec (dict, optional): ``DEGRADATIONS`` config of a lossy
+            codec the quantised LR goes through at test time (e.g.
+            ``dict(type='RealJPEG', quality=30)``); see
+            :meth:`set_test_codec`. Default: None (no codec).
         train_cfg (dict, optional): ``seed`` (None), ``gaussian_scale`` (1),
             ``y_noise_prob`` (0), ``y_noise_scale`` (0).
         test_cfg (dict, optional): ``latent`` (``'gaussian'``), ``seed``
@@ -137,6 +141,7 @@ class IRN(BaseModel):
                      reduction='batch_sum'),
                  quantization: ModuleCfg = dict(type='Quantization'),
                  latent: ModuleCfg = dict(type='StandardGaussian'),
+                 test_codec: ModuleCfg = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: ModuleCfg = dict(type='DataPreprocessor'),
@@ -157,6 +162,8 @@ class IRN(BaseModel):
         self.pixel_loss_back = _build(LOSSES, pixel_loss_back)
         self.quantization = _build(DEGRADATIONS, quantization)
         self.latent = _build(LATENTS, latent)
+        self.test_codec = None
+        self.set_test_codec(test_codec)
         self.train_cfg = _merge_cfg(train_cfg, TRAIN_CFG_DEFAULTS,
                                     'train_cfg', name)
         self.test_cfg = _merge_cfg(test_cfg, TEST_CFG_DEFAULTS, 'test_cfg',
@@ -380,10 +387,26 @@ class IRN(BaseModel):
             z = self._test_latent(lr, latent, seed, float(gaussian_scale))
         return self.reconstruct(lr, z)
 
+    def set_test_codec(self, codec: ModuleCfg) -> None:
+        """Set the lossy codec that the LR goes through at test time
+        (:meth:`transmit`): a ``DEGRADATIONS`` config or module such as
+        ``dict(type='RealJPEG', quality=30)``, or ``None`` for none. The
+        QF-sweep test loop (:class:`~invtoolbox.engine.CodecSweepTestLoop`)
+        calls this once per quality factor."""
+        if codec is None or isinstance(codec, nn.Module):
+            self.test_codec = codec
+        else:
+            self.test_codec = _build(DEGRADATIONS, codec)
+
     def transmit(self, lr_q: Tensor) -> Tuple[Tensor, Optional[List[int]]]:
         """What happens to the LR between sender and receiver at test time:
-        nothing for IRN. Returns ``(received LR, byte counts or None)``."""
-        return lr_q, None
+        nothing, or the ``test_codec`` (e.g. real JPEG at a quality factor).
+        Returns ``(received LR, byte counts or None)``."""
+        if self.test_codec is None:
+            return lr_q, None
+        received = self.test_codec(lr_q)
+        sizes = getattr(self.test_codec, 'last_num_bytes', None)
+        return received, (list(sizes) if sizes else None)
 
     # ------------------------------------------------------------------
     # mmengine interface
