@@ -4,10 +4,11 @@ from . import optimizers  # noqa: F401  (registers the constructors)
 from . import runner  # noqa: F401  (registers the loops)
 from .hooks import VisualizationHook
 from .optimizers import MultiOptimWrapperConstructor
-from .runner import (DataloaderChain, MultiTestLoop, MultiValLoop,
-                     format_metric_table)
+from .runner import (CodecSweepTestLoop, DataloaderChain, MultiTestLoop,
+                     MultiValLoop, format_metric_table)
 
 __all__ = [
     'VisualizationHook', 'MultiValLoop', 'MultiTestLoop', 'DataloaderChain',
-    'format_metric_table', 'MultiOptimWrapperConstructor'
+    'format_metric_table', 'MultiOptimWrapperConstructor',
+    'CodecSweepTestLoop'
 ]

@@ -242,9 +242,30 @@ class _MultiEvalLoop(BaseLoop):
         runner.call_hook(f'before_{self.mode}')
         runner.call_hook(f'before_{self.mode}_epoch')
         runner.model.eval()
+        all_metrics, per_dataset = self.evaluate_datasets()
+        if per_dataset:
+            print_log(
+                f'{self.mode} results:\n' + format_metric_table(per_dataset),
+                logger='current',
+                level=logging.INFO)
+        runner.call_hook(f'after_{self.mode}_epoch', metrics=all_metrics)
+        runner.call_hook(f'after_{self.mode}')
+        return all_metrics
+
+    def evaluate_datasets(self, batch_idx: int = 0):
+        """Run every dataset through the model and its evaluator (no
+        epoch hooks, no table).
+
+        Args:
+            batch_idx (int): index of the first batch, as hooks see it.
+
+        Returns:
+            tuple[dict, OrderedDict]: all metrics (``'<dataset>/<metric>'``)
+            and the metrics of each dataset by name.
+        """
+        runner = self.runner
         all_metrics: dict = {}
         per_dataset: Dict[str, dict] = OrderedDict()
-        batch_idx = 0
         for index, (loader, evaluator) in enumerate(
                 zip(self.dataloaders, self.evaluators)):
             self._current = self._chain.current = index
@@ -263,14 +284,8 @@ class _MultiEvalLoop(BaseLoop):
             per_dataset[name or type(loader.dataset).__name__] = metrics
             all_metrics.update(self._prefixed(name, metrics))
         self._current = self._chain.current = 0
-        if per_dataset:
-            print_log(
-                f'{self.mode} results:\n' + format_metric_table(per_dataset),
-                logger='current',
-                level=logging.INFO)
-        runner.call_hook(f'after_{self.mode}_epoch', metrics=all_metrics)
-        runner.call_hook(f'after_{self.mode}')
-        return all_metrics
+        self.next_batch_idx = batch_idx
+        return all_metrics, per_dataset
 
     @staticmethod
     def _pop_losses(outputs, losses: Dict[str, HistoryBuffer]):
