@@ -2,6 +2,8 @@
 """Datasets (mmengine ``BaseDataset``, registered in ``DATASETS``) and transforms."""
 from . import transforms  # noqa: F401  (registers the transforms)
 from .image_folder_dataset import ImageFolderDataset
+from .multi_image_datasets import (ImageGroupDataset, MultiFolderDataset,
+                                   StereoPairDataset, VideoClipDataset)
 from .paired_image_dataset import PairedImageDataset
 from .transforms import (Flip, GenerateBicubicLR, LoadImageFromFile, ModCrop,
                          PackInputs, PairedRandomCrop, RandomTranspose,
@@ -12,5 +14,7 @@ __all__ = [
     'ImageFolderDataset', 'PairedImageDataset', 'IMG_EXTENSIONS',
     'is_image_file', 'scan_images', 'build_pipeline', 'LoadImageFromFile',
     'ModCrop', 'PairedRandomCrop', 'Flip', 'RandomTranspose',
-    'GenerateBicubicLR', 'PackInputs', 'image_to_tensor'
+    'GenerateBicubicLR', 'PackInputs', 'image_to_tensor',
+    'VideoClipDataset', 'StereoPairDataset', 'MultiFolderDataset',
+    'ImageGroupDataset'
 ]

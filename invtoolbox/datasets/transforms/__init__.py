@@ -12,8 +12,13 @@ from .crop import ModCrop, PairedRandomCrop
 from .formatting import PackInputs, image_to_tensor
 from .generate_lr import GenerateBicubicLR, GenerateGreyReference
 from .loading import LoadImageFromFile
+from .multi_image import (CenterCropImages, GenerateDualView, LoadImages,
+                          ModCropImages, PackImages, RandomCropImages,
+                          ResizeImages)
 
 __all__ = [
     'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'Flip',
-    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference', 'PackInputs', 'image_to_tensor'
+    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference', 'PackInputs', 'image_to_tensor',
+    'LoadImages', 'RandomCropImages', 'CenterCropImages', 'ModCropImages',
+    'ResizeImages', 'GenerateDualView', 'PackImages'
 ]

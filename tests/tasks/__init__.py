@@ -1,0 +1,1 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
