@@ -96,9 +96,8 @@ def write_json(path, content):
 def main(argv=None):
     args = parse_args(argv)
 
-    from invtoolbox.utils import (register_all_modules,
-                                  register_checkpoint_loader)
-    register_all_modules()
+    from invtoolbox.utils import register_checkpoint_loader
+    train_tool.register_modules()
     cfg = train_tool.load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         fail(f'checkpoint {args.checkpoint} not found; pass an existing '

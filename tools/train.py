@@ -101,7 +101,8 @@ def load_config(path, cfg_options=None):
     try:
         cfg = Config.fromfile(path)
     except Exception as err:  # syntax errors, failed custom_imports, ...
-        fail(f'cannot load config {path}: {one_line(err)}')
+        plugin = _failed_custom_import(path)
+        fail(plugin or f'cannot load config {path}: {one_line(err)}')
     if cfg_options:
         try:
             cfg.merge_from_dict(cfg_options)
@@ -109,6 +110,36 @@ def load_config(path, cfg_options=None):
             fail(f'cannot apply --cfg-options {cfg_options} to {path}: '
                  f'{one_line(err)}')
     return cfg
+
+
+def register_modules():
+    """``register_all_modules()``; a plugin that fails to import ends the
+    run with one line naming it and showing its error."""
+    from invtoolbox import PluginImportError
+    from invtoolbox.utils import register_all_modules
+    try:
+        register_all_modules()
+    except PluginImportError as err:
+        fail(str(err))
+
+
+def _failed_custom_import(path):
+    """Name the ``custom_imports`` module of config ``path`` that fails to
+    import and show its own error (mmengine's message shows neither)."""
+    import importlib
+    try:
+        cfg = Config.fromfile(path, import_custom_modules=False)
+    except Exception:
+        return None
+    imports = (cfg.get('custom_imports') or {}).get('imports', [])
+    for name in [imports] if isinstance(imports, str) else imports:
+        try:
+            importlib.import_module(name)
+        except Exception as err:
+            return (f'config {path}: custom_imports module {name!r} failed '
+                    f'to import ({one_line(err)}); fix it, or install the plugin '
+                    '(pip install -e PATH) or add its folder to PYTHONPATH.')
+    return None
 
 
 def is_config_error(err):
@@ -240,9 +271,8 @@ def main(argv=None):
         fail(f'config {args.config} not found; pass the path of a config '
              '.py file.')
 
-    from invtoolbox.utils import (register_all_modules,
-                                  register_checkpoint_loader)
-    register_all_modules()
+    from invtoolbox.utils import register_checkpoint_loader
+    register_modules()
     cfg = load_config(args.config, args.cfg_options)
 
     set_work_dir(cfg, args.work_dir, args.config)
