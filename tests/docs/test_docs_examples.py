@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from invtoolbox.registry import COUPLINGS
+from invtoolbox.registry import COUPLINGS, TASKS
 from tests.helpers import REPO_ROOT
 
-PAGES = ['docs/inn.md', 'README.md']
+PAGES = ['docs/inn.md', 'README.md', 'docs/write_a_ric_task.md']
 
 
 def python_blocks(page):
@@ -19,14 +19,19 @@ def python_blocks(page):
 def test_python_examples_run(page):
     blocks = python_blocks(page)
     assert blocks, f'{page} has no python example'
-    COUPLINGS.import_from_location()  # the lazy import, before the snapshot
-    registered_before = set(COUPLINGS.module_dict)
+    registries = (COUPLINGS, TASKS)
+    before = {}
+    for registry in registries:
+        registry.import_from_location()  # the lazy import, before the snapshot
+        before[registry] = set(registry.module_dict)
     try:
+        namespace = {'__name__': 'docs'}  # blocks of a page build on each other
         for code in blocks:
-            exec(compile(code, page, 'exec'), {'__name__': 'docs'})
+            exec(compile(code, page, 'exec'), namespace)
     finally:
-        for name in set(COUPLINGS.module_dict) - registered_before:
-            COUPLINGS._module_dict.pop(name)
+        for registry in registries:
+            for name in set(registry.module_dict) - before[registry]:
+                registry._module_dict.pop(name)
 
 
 def test_inn_example_is_about_twenty_lines():
