@@ -10,11 +10,14 @@ from .official_checkpoints import (OFFICIAL_ARCHS, convert_irn_state_dict,
                                    convert_official_to_model,
                                    describe_official_checkpoint,
                                    strip_state_dict)
+from .official_iicnet import (IICNET_CONFIG_IDS, convert_iicnet_state_dict,
+                             describe_iicnet_layout)
 
 __all__ = [
     'init_model', 'load_model_weights', 'OFFICIAL_ARCHS',
     'convert_official_checkpoint', 'convert_official_to_model',
     'convert_irn_state_dict', 'describe_official_checkpoint',
     'strip_state_dict', 'load_weights_only', 'load_trusted_checkpoint',
-    'save_checkpoint_atomic', 'plain_meta', 'file_sha256', 'default_file_mode'
+    'save_checkpoint_atomic', 'plain_meta', 'file_sha256', 'default_file_mode',
+    'convert_iicnet_state_dict', 'describe_iicnet_layout', 'IICNET_CONFIG_IDS'
 ]

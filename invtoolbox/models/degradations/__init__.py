@@ -4,6 +4,8 @@
 All take and return float NCHW RGB tensors in ``[0, 1]``:
 
 - :class:`Quantization`: 8-bit rounding, straight-through gradient;
+- :class:`NoiseQuantization`: IICNet's uniform-noise (training) / rounding
+  (test) 8-bit quantiser;
 - :class:`DiffJPEG`: the differentiable JPEG simulator of SAIN /
   Invertible-ISP (selectable rounding approximation);
 - :class:`RealJPEG`, :class:`RealWebP`: the real codecs (Pillow / OpenCV),
@@ -14,6 +16,7 @@ All take and return float NCHW RGB tensors in ``[0, 1]``:
 from .diffjpeg import (ROUNDINGS, DiffJPEG, quality_to_factor, round_cubic,
                        round_dsq, round_fourier, round_ste,
                        scaled_quant_tables)
+from .noise_quantization import NoiseQuantization
 from .quantization import Quantization, quantize_8bit
 from .random_degradation import Identity, RandomDegradation
 from .real_codecs import RealCodecBase, RealJPEG, RealWebP
@@ -22,5 +25,5 @@ __all__ = [
     'Quantization', 'quantize_8bit', 'DiffJPEG', 'ROUNDINGS',
     'quality_to_factor', 'scaled_quant_tables', 'round_ste', 'round_cubic',
     'round_fourier', 'round_dsq', 'RealCodecBase', 'RealJPEG', 'RealWebP',
-    'RandomDegradation', 'Identity'
+    'RandomDegradation', 'Identity', 'NoiseQuantization'
 ]

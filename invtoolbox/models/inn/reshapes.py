@@ -152,7 +152,10 @@ class PixelUnshuffle(_SpaceToDepth):
     * ``order='channel'`` (per-channel, torch's ``pixel_unshuffle``, Glow,
       IRN's ConvDownsampling): output channel ``c*s*s + dy*s + dx``.
     * ``order='subpixel'`` (sub-pixel-major, IICNet's and InvCompress's
-      squeeze): output channel ``(dy*s + dx)*C + c``.
+      squeeze): output channel ``(dy*s + dx)*C + c``. With
+      ``group_channels=g`` the order is sub-pixel-major within consecutive
+      groups of ``g`` input channels (``g=3`` with stacked RGB frames gives
+      IICNet's frame-major ``ref`` squeeze).
 
     Shapes: (N, C, H, W) -> (N, C*s*s, H/s, W/s); H, W divisible by s.
 
@@ -160,9 +163,13 @@ class PixelUnshuffle(_SpaceToDepth):
         channels (int): input channels C.
         factor (int): spatial factor s. Default: 2.
         order (str): ``'channel'`` or ``'subpixel'``. Default: ``'channel'``.
+        group_channels (int, optional): ``order='subpixel'`` only: size of
+            the channel groups within which the output is sub-pixel-major.
+            Default: all C channels.
     """
 
-    def __init__(self, channels: int, factor: int = 2, order: str = 'channel'):
+    def __init__(self, channels: int, factor: int = 2, order: str = 'channel',
+                 group_channels: Optional[int] = None):
         super().__init__(channels)
         if order not in ('channel', 'subpixel'):
             raise ValueError(f'PixelUnshuffle: order={order!r} is not one of '
@@ -170,8 +177,15 @@ class PixelUnshuffle(_SpaceToDepth):
         if int(factor) < 1:
             raise ValueError(f'PixelUnshuffle: factor must be >= 1, got '
                              f'{factor}.')
+        group = channels if group_channels is None else int(group_channels)
+        if group <= 0 or channels % group or (group != channels
+                                              and order != 'subpixel'):
+            raise ValueError(
+                f'PixelUnshuffle: group_channels={group_channels} must divide '
+                f"channels={channels} and needs order='subpixel'.")
         self.factor = int(factor)
         self.order = order
+        self.group_channels = group
 
     def _forward(self, x, c, jac):
         n, ch, h, w = x.shape
@@ -179,6 +193,9 @@ class PixelUnshuffle(_SpaceToDepth):
         check_divisible(self, h, w, s)
         if self.order == 'channel':
             out = F.pixel_unshuffle(x, s)
+        elif self.group_channels != ch:
+            out = _band_major(F.pixel_unshuffle(x, s), ch, s * s,
+                              self.group_channels)
         else:
             out = x.reshape(n, ch, h // s, s, w // s, s)
             out = out.permute(0, 3, 5, 1, 2, 4).reshape(n, ch * s * s, h // s,
@@ -190,6 +207,9 @@ class PixelUnshuffle(_SpaceToDepth):
         s, ch = self.factor, self.channels
         if self.order == 'channel':
             out = F.pixel_shuffle(y, s)
+        elif self.group_channels != ch:
+            out = F.pixel_shuffle(
+                _channel_major(y, ch, s * s, self.group_channels), s)
         else:
             out = y.reshape(n, s, s, ch, h, w).permute(0, 3, 4, 1, 5, 2)
             out = out.reshape(n, ch, h * s, w * s)
@@ -197,7 +217,7 @@ class PixelUnshuffle(_SpaceToDepth):
 
     def extra_repr(self) -> str:
         return (f'channels={self.channels}, factor={self.factor}, '
-                f'order={self.order!r}')
+                f'order={self.order!r}, group_channels={self.group_channels}')
 
 
 @INV_BLOCKS.register_module()

@@ -63,6 +63,8 @@ SPECS = {
         (dict(type='PixelUnshuffle', channels=3), [(3, 8, 8)], (3, 2, 2)),
         (dict(type='PixelUnshuffle', channels=2, factor=3, order='subpixel'),
          [(2, 9, 6)], (2, 3, 3)),
+        (dict(type='PixelUnshuffle', channels=6, order='subpixel',
+              group_channels=3), [(6, 8, 8)], (6, 2, 2)),
     ],
     'ConvDownsampling': [
         (dict(type='ConvDownsampling', channels=3, factor=3), [(3, 9, 9),

@@ -1,0 +1,414 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Official IICNet checkpoints (felixcheng97/IICNet) -> :class:`IICNetNet`.
+
+The official code saves ``nn.ModuleList([rel, down, block, cs, quant])
+.state_dict()``, so the keys carry numeric prefixes:
+
+- ``0.forw_rel.*`` / ``0.back_rel.*``: the relation module (absent without
+  it), with ``DB_heads``, ``conv_1x1_heads``, ``conv_merges``,
+  ``conv_1x1_tails``, ``DB_tails`` per image;
+- ``1.operations.0.haar_weights`` (Haar) and ``1.operations.1.weight`` (the
+  invertible 1x1 conv): the optional x2 downscaling (a squeeze has no
+  parameters, so only its 1x1 conv appears);
+- ``2.operations.{k}.{F,G,H}.conv{1-5}.{weight,bias}``: the couplings.
+
+:func:`convert_iicnet_state_dict` derives the layout from the keys and
+shapes and renames ``0.`` -> ``rel.`` (``DB_heads`` -> ``head_blocks``, ...),
+``1.operations.`` -> ``down.blocks.``, ``2.operations.`` -> ``inn.blocks.``.
+This module adds one :data:`OFFICIAL_ARCHS` entry per released config id
+(``IICNet_st-01`` ... ``IICNet_supp-sr-01``), the converter
+(``NETWORK_CONVERTERS['IICNetNet']``) and a detector naming IICNet state
+dicts in other converters' errors.
+
+What the keys cannot show: the embedding channels with ``'hl'``
+downscaling (3 assumed) and the order (``'hl'`` / ``'ref'``) when both give
+the same split; converting under a named arch takes them from the arch.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from torch import Tensor
+
+from .official_checkpoints import (FOREIGN_DETECTORS, NETWORK_CONVERTERS,
+                                   OFFICIAL_ARCHS, _check_against,
+                                   _foreign_kind, strip_state_dict)
+
+__all__ = ['convert_iicnet_state_dict', 'describe_iicnet_layout',
+           'IICNET_CONFIG_IDS']
+
+_DENSE = dict(type='DenseBlock', growth=32, init='xavier')
+
+#: official sub-module names of ``RelBlock`` -> :class:`RelationBlock`.
+_REL_NAMES = {
+    'DB_heads': 'head_blocks',
+    'conv_1x1_heads': 'head_convs',
+    'conv_merges': 'merge_convs',
+    'conv_1x1_tails': 'tail_convs',
+    'DB_tails': 'tail_blocks',
+}
+_REL_KEY = re.compile(r'^0\.(forw_rel|back_rel)\.(' + '|'.join(_REL_NAMES) +
+                      r')\.(\d+)\.(.+)$')
+_DOWN_KEY = re.compile(r'^1\.operations\.([01])\.(haar_weights|weight)$')
+_INN_KEY = re.compile(r'^2\.operations\.(\d+)\.([FGH])\.conv([1-5])\.'
+                      r'(weight|bias)$')
+
+
+def _net(num_images, block_num=10, use_rel=True, down=None, out_channels=3):
+    return dict(
+        type='IICNetNet',
+        num_images=num_images,
+        out_channels=out_channels,
+        use_rel=use_rel,
+        rel_channels=64,
+        down=down,
+        block_num=block_num,
+        subnet=dict(_DENSE))
+
+
+# config id -> (description, network config, task config)
+_RELEASED = {
+    'st-01': ('video embedding, 5 frames (default)', _net(5),
+              dict(type='VideoEmbedding', num_frames=5)),
+    'st-02': ('video embedding, 5 frames, ablation without the relation '
+              'module (30 couplings)', _net(5, 30, use_rel=False),
+              dict(type='VideoEmbedding', num_frames=5)),
+    'st-03': ('video embedding, 5 frames, ablation without the frequency '
+              'loss', _net(5), dict(type='VideoEmbedding', num_frames=5)),
+    'st-04': ('video embedding, 7 frames', _net(7),
+              dict(type='VideoEmbedding', num_frames=7)),
+    'st-05': ('video embedding, 9 frames', _net(9),
+              dict(type='VideoEmbedding', num_frames=9)),
+    'st-06': ('spatio-temporal embedding, 3 frames into a half-size image '
+              "(Haar 'hl' + 1x1 conv)",
+              _net(3, down=dict(type='haar', order='hl', use_conv1x1=True)),
+              dict(type='VideoEmbedding', num_frames=3, scale=2)),
+    'st-07': ('spatio-temporal embedding, 5 frames into a half-size image '
+              "(squeeze 'ref' + 1x1 conv)",
+              _net(5, down=dict(type='squeeze', order='ref',
+                                use_conv1x1=True)),
+              dict(type='VideoEmbedding', num_frames=5, scale=2)),
+    'mono-01': ('binocular mononizing', _net(2, 16),
+                dict(type='BinocularMononizing')),
+    'mono-02': ('binocular mononizing, ablation without the relation module '
+                '(24 couplings)', _net(2, 24, use_rel=False),
+                dict(type='BinocularMononizing')),
+    'mono-03': ('binocular mononizing, ablation without the frequency loss',
+                _net(2, 16), dict(type='BinocularMononizing')),
+    'dual-01': ('dual-view embedding x2', _net(2),
+                dict(type='DualViewEmbedding', view_scale=2)),
+    'dual-02': ('dual-view embedding x4', _net(2),
+                dict(type='DualViewEmbedding', view_scale=4)),
+    'dual-03': ('dual-view embedding x8', _net(2),
+                dict(type='DualViewEmbedding', view_scale=8)),
+    'adobe-01': ('composition / decomposition (Adobe: composite, background, '
+                 'foreground)', _net(3),
+                 dict(type='CompositionDecomposition', num_images=3)),
+    'real-01': ('composition / decomposition (Real-Matting: frame, '
+                'background)', _net(2),
+                dict(type='CompositionDecomposition', num_images=2)),
+    'hide-01': ('image hiding, 1 secret image', _net(2),
+                dict(type='ImageHiding', num_secrets=1)),
+    'hide-02': ('image hiding, 2 secret images', _net(3),
+                dict(type='ImageHiding', num_secrets=2)),
+    'hide-03': ('image hiding, 3 secret images', _net(4),
+                dict(type='ImageHiding', num_secrets=3)),
+    'hide-04': ('image hiding, 4 secret images', _net(5),
+                dict(type='ImageHiding', num_secrets=4)),
+    'hide-05': ('image hiding, 4 secret images, ablation without the '
+                'relation module (30 couplings)', _net(5, 30, use_rel=False),
+                dict(type='ImageHiding', num_secrets=4)),
+    'hide-06': ('image hiding, 4 secret images, ablation without the '
+                'frequency loss', _net(5),
+                dict(type='ImageHiding', num_secrets=4)),
+    'supp-gray-01': ('invertible grayscale (supplement)',
+                     _net(1, 16, out_channels=1),
+                     dict(type='GrayscaleEmbedding')),
+    'supp-sr-01': ('image rescaling x2 (supplement; squeeze \'hl\' + 1x1 '
+                   'conv)', _net(1, 16, down=dict(type='squeeze', order='hl',
+                                                   use_conv1x1=True)),
+                   dict(type='ImageRescaling')),
+}
+
+#: the released config ids, in the official order.
+IICNET_CONFIG_IDS = tuple(_RELEASED)
+
+for _cid, (_desc, _network, _task) in _RELEASED.items():
+    OFFICIAL_ARCHS[f'IICNet_{_cid}'] = dict(
+        description=f'IICNet {_cid} (ICCV 2021): {_desc}',
+        checkpoint=f'experiments/{_cid}/models/latest.pth',
+        model='IICNet',
+        task=dict(_task),
+        scale=2 if _network['down'] else 1,
+        main='generator',
+        parts=dict(
+            generator=dict(
+                network=_network,
+                file=f'experiments/{_cid}/models/latest.pth')))
+
+
+# ---------------------------------------------------------------------------
+# layout
+# ---------------------------------------------------------------------------
+def _is_iicnet(keys: List[str]) -> bool:
+    return any(k.startswith(('0.forw_rel.', '0.back_rel.', '2.operations.'))
+               for k in keys)
+
+
+def _detect(keys: List[str]) -> Optional[str]:
+    if _is_iicnet(keys):
+        return ('an IICNet network (keys 0.forw_rel.* / 2.operations.*); '
+                'convert it with an IICNet_* arch')
+    return None
+
+
+def _signature(cfg: dict) -> dict:
+    """What the keys of a network config show (see :func:`_found_layout`)."""
+    from ..models.editors.iicnet.iicnet_net import iicnet_layout
+    down = cfg.get('down')
+    layout = iicnet_layout(cfg['num_images'], cfg.get('out_channels', 3),
+                           down)
+    kind = None
+    if down is not None:
+        conv = down.get('use_conv1x1', True)
+        if down.get('type', 'haar') == 'haar':
+            kind = 'haar+1x1' if conv else 'haar'
+        elif conv:
+            kind = 'squeeze+1x1'
+    use_rel = cfg.get('use_rel', True)
+    growth = cfg.get('subnet', {}).get('growth', 32)
+    return dict(
+        use_rel=use_rel,
+        num_images=cfg['num_images'] if use_rel else None,
+        rel_channels=cfg.get('rel_channels', 64) if use_rel else None,
+        down=kind,
+        block_num=cfg.get('block_num', 10),
+        split=(layout['split1'], layout['split2']),
+        growth=growth)
+
+
+def _found_layout(state: Mapping[str, Tensor], source: str) -> dict:
+    """The layout an official IICNet state dict shows (keys and shapes)."""
+    rel: Dict[str, set] = {'forw_rel': set(), 'back_rel': set()}
+    down: Dict[int, Tuple[str, Tensor]] = {}
+    blocks: Dict[int, Dict[str, Tensor]] = {}
+    for key, value in state.items():
+        match = _REL_KEY.match(key)
+        if match:
+            rel[match.group(1)].add(int(match.group(3)))
+            continue
+        match = _DOWN_KEY.match(key)
+        if match:
+            down[int(match.group(1))] = (match.group(2), value)
+            continue
+        match = _INN_KEY.match(key)
+        if match:
+            name = f'{match.group(2)}.conv{match.group(3)}.{match.group(4)}'
+            blocks.setdefault(int(match.group(1)), {})[name] = value
+            continue
+        raise ValueError(
+            f'{source}: key {key!r} is not of the official IICNet layout '
+            "('0.{forw_rel,back_rel}.{DB_heads,conv_1x1_heads,conv_merges,"
+            "conv_1x1_tails,DB_tails}.{i}.*', '1.operations.{0,1}.*', "
+            "'2.operations.{k}.{F,G,H}.conv{1-5}.*').")
+    if not blocks:
+        raise ValueError(f'{source}: no coupling keys (2.operations.*); '
+                         'this is not a complete IICNet state dict.')
+    indices = sorted(blocks)
+    if indices != list(range(len(indices))):
+        raise ValueError(f'{source}: 2.operations indices {indices[:12]} are '
+                         'not contiguous from 0; the state dict is partial.')
+    try:
+        f1 = blocks[0]['F.conv1.weight']
+        f5 = blocks[0]['F.conv5.weight']
+    except KeyError as err:
+        raise ValueError(f'{source}: 2.operations.0 lacks '
+                         f'{err.args[0]}.') from None
+    use_rel = bool(rel['forw_rel'] or rel['back_rel'])
+    num_images = rel_channels = None
+    if use_rel:
+        if rel['forw_rel'] != rel['back_rel']:
+            raise ValueError(f'{source}: forw_rel and back_rel hold different '
+                             'numbers of images; the state dict is partial.')
+        num_images = len(rel['forw_rel'])
+        head = state.get('0.forw_rel.DB_heads.0.conv5.weight')
+        if head is None:
+            raise ValueError(f'{source}: 0.forw_rel.DB_heads.0.conv5.weight '
+                             'is missing.')
+        rel_channels = int(head.shape[0])
+    kind = None
+    if 0 in down and down[0][0] == 'haar_weights':
+        kind = 'haar+1x1' if 1 in down else 'haar'
+    elif 1 in down and down[1][0] == 'weight':
+        kind = 'squeeze+1x1'
+    elif down:
+        raise ValueError(f'{source}: unexpected downscaling keys '
+                         f'{sorted(k for k in state if k.startswith("1."))}.')
+    return dict(
+        use_rel=use_rel,
+        num_images=num_images,
+        rel_channels=rel_channels,
+        down=kind,
+        block_num=len(indices),
+        split=(int(f5.shape[0]), int(f1.shape[1])),
+        growth=int(f1.shape[0]))
+
+
+def describe_iicnet_layout(layout: dict) -> str:
+    """A short phrase for a layout of :func:`_signature` form."""
+    parts = []
+    if layout['use_rel']:
+        parts.append(f"{layout['num_images']} images, relation module")
+    else:
+        parts.append('no relation module')
+    parts.append({
+        None: 'no downscaling',
+        'haar': 'Haar x2',
+        'haar+1x1': 'Haar x2 + 1x1 conv',
+        'squeeze+1x1': 'squeeze x2 + 1x1 conv'
+    }[layout['down']])
+    split = layout['split']
+    parts.append(f"{layout['block_num']} couplings, split {split[0]}/"
+                 f'{split[1]}')
+    return ', '.join(parts)
+
+
+def _matching_archs(found: dict) -> List[str]:
+    return [
+        name for name, spec in OFFICIAL_ARCHS.items()
+        if spec['parts']['generator']['network']['type'] == 'IICNetNet'
+        and _signature(spec['parts']['generator']['network']) == found
+    ]
+
+
+def _config_from_layout(found: dict, source: str) -> dict:
+    """An :class:`IICNetNet` config that fits a found layout."""
+    split1, split2 = found['split']
+    channels = split1 + split2
+    scale = 1 if found['down'] is None else 2
+    down = None
+    if found['down'] is None:
+        out_channels = split1
+    else:
+        down = dict(
+            type='haar' if found['down'].startswith('haar') else 'squeeze',
+            use_conv1x1=found['down'].endswith('1x1'))
+        if split1 * 4 == channels:
+            down['order'], out_channels = 'hl', 3
+        else:
+            down['order'], out_channels = 'ref', split1 // 4
+    num_images = found['num_images']
+    if num_images is None:
+        num_images = channels // (3 * scale * scale)
+    if num_images * 3 * scale * scale != channels:
+        raise ValueError(
+            f'{source}: the couplings have {channels} channels, which is not '
+            f'{num_images} image(s) x 3 x {scale}^2; the state dict is not a '
+            'consistent IICNet network.')
+    return dict(
+        type='IICNetNet',
+        num_images=int(num_images),
+        out_channels=int(out_channels),
+        use_rel=found['use_rel'],
+        rel_channels=found['rel_channels'] or 64,
+        down=down,
+        block_num=found['block_num'],
+        subnet=dict(_DENSE, growth=found['growth']))
+
+
+def _rename(key: str) -> str:
+    match = _REL_KEY.match(key)
+    if match:
+        which, name, idx, rest = match.groups()
+        return f'rel.{which}.{_REL_NAMES[name]}.{idx}.{rest}'
+    if key.startswith('1.operations.'):
+        return 'down.blocks.' + key[len('1.operations.'):]
+    return 'inn.blocks.' + key[len('2.operations.'):]
+
+
+def _not_iicnet(state: Mapping[str, Tensor], source: str, wanted: str):
+    looks = _foreign_kind(list(state))
+    if looks is None:
+        from .official_checkpoints import describe_official_checkpoint
+        try:
+            looks = describe_official_checkpoint(state)
+        except ValueError:
+            looks = f'an unknown network (keys such as {next(iter(state))!r})'
+    return ValueError(f'{source}: this checkpoint looks like {looks}, not '
+                      f'{wanted}.')
+
+
+# ---------------------------------------------------------------------------
+# conversion
+# ---------------------------------------------------------------------------
+def convert_iicnet_state_dict(state_dict: Mapping,
+                              source: str = 'checkpoint',
+                              network: Optional[dict] = None
+                              ) -> Tuple['OrderedDict[str, Tensor]', dict]:
+    """Convert an official IICNet state dict of any layout.
+
+    Args:
+        state_dict (dict): the official tensors (``0.``/``1.``/``2.``
+            prefixes; a ``module.`` prefix and a ``state_dict`` wrapper are
+            allowed).
+        source (str): name used in error messages (e.g. the file).
+        network (dict, optional): the :class:`IICNetNet` config the state
+            dict must fit (e.g. an arch's); default: derived from the keys
+            (embedding channels 3 assumed with ``'hl'`` downscaling).
+
+    Returns:
+        tuple[OrderedDict, dict]: the state dict of :class:`IICNetNet`
+        (``rel.*``, ``down.blocks.*``, ``inn.blocks.*``) and its config.
+
+    Raises:
+        ValueError: one line, when the keys are not an IICNet network's or
+            do not fit ``network`` (saying what they look like).
+    """
+    state = strip_state_dict(state_dict, source)
+    return _convert(state, source, network, 'an IICNet network')
+
+
+def _convert(state: Mapping[str, Tensor], source: str,
+             network: Optional[dict], wanted_name: str
+             ) -> Tuple['OrderedDict[str, Tensor]', dict]:
+    if not _is_iicnet(list(state)):
+        raise _not_iicnet(state, source, wanted_name)
+    found = _found_layout(state, source)
+    if network is None:
+        network = _config_from_layout(found, source)
+    wanted = _signature(network)
+    if found != wanted:
+        names = _matching_archs(found)
+        label = ' / '.join(names) if names else 'an IICNet network'
+        hint = f"; pass arch='{names[0]}'" if names else ''
+        raise ValueError(
+            f'{source}: this checkpoint looks like {label} '
+            f'({describe_iicnet_layout(found)}), not {wanted_name} '
+            f'({describe_iicnet_layout(wanted)}){hint}.')
+    renamed = OrderedDict((_rename(k), k) for k in state)
+    converted: 'OrderedDict[str, Tensor]' = OrderedDict(
+        (new, state[old]) for new, old in renamed.items())
+    try:
+        _check_against(converted, network, source,
+                       f'IICNetNet ({describe_iicnet_layout(wanted)})')
+    except ValueError as err:
+        # name the official key next to the converted one
+        message = str(err)
+        for new, old in renamed.items():
+            if f'{source}: {new} ' in message:
+                message = message.replace(new, f'{old} (-> {new})', 1)
+                break
+        raise ValueError(message) from None
+    return converted, dict(network)
+
+
+def _convert_for_arch(state: Mapping[str, Tensor], cfg: dict, arch: str,
+                      source: str) -> 'OrderedDict[str, Tensor]':
+    """``NETWORK_CONVERTERS['IICNetNet']``: convert for a named arch."""
+    return _convert(state, source, cfg, arch)[0]
+
+
+NETWORK_CONVERTERS['IICNetNet'] = _convert_for_arch
+FOREIGN_DETECTORS.append(_detect)
