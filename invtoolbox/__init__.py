@@ -2,12 +2,12 @@
 """invtoolbox: an OpenMMLab-style toolbox for invertible image processing."""
 import warnings
 
-from .errors import InvToolboxError, PluginImportError, ShapeError
+from .errors import DataError, InvToolboxError, PluginImportError, ShapeError
 from .version import __version__, version_info
 
 __all__ = [
     '__version__', 'version_info', 'InvToolboxError', 'ShapeError',
-    'PluginImportError'
+    'PluginImportError', 'DataError'
 ]
 
 

@@ -18,3 +18,8 @@ class ShapeError(InvToolboxError, ValueError):
 
 class PluginImportError(InvToolboxError, ImportError):
     """A plugin declared in the ``invtoolbox.plugins`` entry-point group failed to import."""
+
+
+class DataError(InvToolboxError, ValueError):
+    """A dataset, its pipeline or its files do not fit (too few frames, a missing
+    view, images of different sizes, an empty split, ...)."""

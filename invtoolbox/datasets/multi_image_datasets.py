@@ -20,6 +20,7 @@ from mmengine import fileio
 from mmengine.fileio import join_path
 from PIL import Image
 
+from ..errors import DataError
 from ..registry import DATASETS
 from .image_folder_dataset import ImageFolderDataset
 
@@ -39,7 +40,7 @@ def _check_slice(value, name: str, owner: str) -> Optional[slice]:
         v is None or (isinstance(v, (int, np.integer)) and
                       not isinstance(v, bool)) for v in value)
     if not ok or (len(value) == 3 and value[2] is not None and value[2] < 1):
-        raise ValueError(
+        raise DataError(
             f'{owner}: {name} must be (start, stop) or (start, stop, step) '
             f'like a Python slice, e.g. (0, None, 2), got {value!r}')
     return slice(*value)
@@ -99,7 +100,7 @@ class _MultiImageDataset(ImageFolderDataset):
         lines = [line.strip() for line in text.splitlines()]
         lines = [line for line in lines if line and not line.startswith('#')]
         if not lines:
-            raise ValueError(
+            raise DataError(
                 f'{self._name}: ann_file {path!r} lists no {what}; fill it or '
                 f"set ann_file=''")
         return lines
@@ -115,7 +116,7 @@ class _MultiImageDataset(ImageFolderDataset):
                 with Image.open(io.BytesIO(content)) as img:
                     w, h = img.size
         except (OSError, SyntaxError, ValueError):
-            raise ValueError(
+            raise DataError(
                 f'{self._name}: cannot read the image header of {path!r} '
                 f'(corrupt or not an image); replace or remove the file') \
                 from None
@@ -199,7 +200,7 @@ class VideoClipDataset(_MultiImageDataset):
                  serialize_data: bool = False,
                  **kwargs) -> None:
         if layout not in self.LAYOUTS:
-            raise ValueError(
+            raise DataError(
                 f'VideoClipDataset: layout must be one of {self.LAYOUTS}, got '
                 f'{layout!r}')
         self.num_frames = self._positive(num_frames, 'num_frames')
@@ -223,7 +224,7 @@ class VideoClipDataset(_MultiImageDataset):
     def _positive(value, name: str) -> int:
         if isinstance(value, bool) or not isinstance(
                 value, (int, np.integer)) or value < 1:
-            raise ValueError(
+            raise DataError(
                 f'VideoClipDataset: {name} must be a positive integer, got '
                 f'{value!r}')
         return int(value)
@@ -260,7 +261,7 @@ class VideoClipDataset(_MultiImageDataset):
         if self.sequence_slice is not None:
             names = names[self.sequence_slice]
         if not names:
-            raise ValueError(
+            raise DataError(
                 f'VideoClipDataset: no {what} found in {base!r} (layout='
                 f'{self.layout!r}); put one folder of frames per sequence '
                 f'there or fix data_root / layout')
@@ -279,7 +280,7 @@ class VideoClipDataset(_MultiImageDataset):
             sizes.setdefault(self._image_size(path), path)
             if len(sizes) > 1:
                 (size_a, path_a), (size_b, path_b) = list(sizes.items())[:2]
-                raise ValueError(
+                raise DataError(
                     f'VideoClipDataset: the frames of clip folder {folder!r} '
                     f'differ in size ({path_a!r} is {size_a[0]}x{size_a[1]}, '
                     f'{path_b!r} is {size_b[0]}x{size_b[1]}, HxW); resize or '
@@ -304,7 +305,7 @@ class VideoClipDataset(_MultiImageDataset):
                     f'the list or the data_root')
             frames = self._list_images(folder, 'data_root')
             if len(frames) < self.span:
-                raise ValueError(
+                raise DataError(
                     f'VideoClipDataset: clip folder {folder!r} has '
                     f'{len(frames)} frames, fewer than the {self.span} a clip '
                     f'of {self.num_frames} frames with frame_step '
@@ -377,7 +378,7 @@ class StereoPairDataset(_MultiImageDataset):
                  **kwargs) -> None:
         templates = [t.count('{}') for t in (left, right)]
         if templates not in ([0, 0], [1, 1]) or left == right:
-            raise ValueError(
+            raise DataError(
                 f'StereoPairDataset: left and right must be two file names '
                 f"(e.g. 'left.png', 'right.png') or two templates with one "
                 f"'{{}}' (e.g. '{{}}_L.png', '{{}}_R.png'), got {left!r} and "
@@ -409,7 +410,7 @@ class StereoPairDataset(_MultiImageDataset):
             }
         stems = sorted(set(views['left']) | set(views['right']))
         if not stems:
-            raise ValueError(
+            raise DataError(
                 f'StereoPairDataset: no file in {root!r} matches '
                 f'{self.left!r} / {self.right!r}; fix the templates or '
                 f'data_root')
@@ -436,7 +437,7 @@ class StereoPairDataset(_MultiImageDataset):
         root = self.data_root
         folders = self._subfolders(root, 'data_root', 'stereo folder')
         if not folders:
-            raise ValueError(
+            raise DataError(
                 f'StereoPairDataset: no pair folder in {root!r}; put one '
                 f'folder holding {self.left!r} and {self.right!r} per pair '
                 f"there, or use templates (left='{{}}_L.png', "
@@ -504,7 +505,7 @@ class MultiFolderDataset(_MultiImageDataset):
                  **kwargs) -> None:
         if isinstance(folders, str) or len(folders) < 2 or len(
                 set(folders)) != len(folders):
-            raise ValueError(
+            raise DataError(
                 f'MultiFolderDataset: folders must name at least two distinct '
                 f"sub-folders (e.g. ('composite', 'background', "
                 f"'foreground')), got {folders!r}")
@@ -607,17 +608,17 @@ class ImageGroupDataset(_MultiImageDataset):
                  **kwargs) -> None:
         if isinstance(group_size, bool) or not isinstance(
                 group_size, (int, np.integer)) or group_size < 1:
-            raise ValueError(
+            raise DataError(
                 f'ImageGroupDataset: group_size must be a positive integer '
                 f'(1 cover + the secrets), got {group_size!r}')
         if split is not None and split not in self.SPLITS:
-            raise ValueError(
+            raise DataError(
                 f'ImageGroupDataset: split must be None or one of '
                 f'{self.SPLITS}, got {split!r}')
         if min_size is not None and (isinstance(min_size, bool) or
                                      not isinstance(min_size, int) or
                                      min_size < 1):
-            raise ValueError(
+            raise DataError(
                 f'ImageGroupDataset: min_size must be None or a positive '
                 f'integer, got {min_size!r}')
         self.group_size = int(group_size)
@@ -662,7 +663,7 @@ class ImageGroupDataset(_MultiImageDataset):
         if len(names) < self.group_size:
             small = (f' at least {self.min_size} pixels on a side'
                      if self.min_size is not None else '')
-            raise ValueError(
+            raise DataError(
                 f'ImageGroupDataset: {root!r} holds {len(names)} images'
                 f'{small}, fewer than one group of {self.group_size}; add '
                 f'images or lower group_size')
@@ -674,8 +675,14 @@ class ImageGroupDataset(_MultiImageDataset):
             names[i * self.group_size:(i + 1) * self.group_size]
             for i in range(count)
         ]
+        groups = self._split(groups)[self.group_slice or slice(None)]
+        if not groups:
+            raise DataError(
+                f'ImageGroupDataset: {root!r} has {count} group(s) of '
+                f'{self.group_size}, none left after split={self.split!r} / '
+                f'group_slice={self.group_slice}; add images or change '
+                'split / group_slice (e.g. group_slice=None)')
         return [
             dict(img_paths=[join_path(root, n) for n in group],
-                 key=self._key(group[0]))
-            for group in self._split(groups)[self.group_slice or slice(None)]
+                 key=self._key(group[0])) for group in groups
         ]

@@ -440,3 +440,14 @@ def test_iicnet_composition_hiding_grayscale_configs(tmp_path):
     })
     assert build(cfg.train_dataloader.dataset)[0]['inputs'].shape == (
         1, 3, 144, 144)
+
+
+def test_image_group_dataset_empty_after_slicing(tmp_path):
+    from invtoolbox.datasets import ImageGroupDataset
+    root = tmp_path / 'imgs'
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / f'{i}.png')
+    with pytest.raises(ValueError, match='none left after') as info:
+        ImageGroupDataset(str(root), group_size=1, group_slice=(750, 800))
+    assert '\n' not in str(info.value)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from ...errors import DataError
 from ...registry import TRANSFORMS
 from ...structures import DataSample
 from ...utils.image import modcrop
@@ -38,7 +39,7 @@ def _pair(size: SizeType, name: str, owner: str) -> Tuple[int, int]:
     """``144`` or ``(144, 144)`` -> ``(h, w)`` positive ints."""
     if isinstance(size, (list, tuple)):
         if len(size) != 2:
-            raise ValueError(
+            raise DataError(
                 f'{owner}: {name} must be an int or (height, width), got '
                 f'{size!r}')
         return (check_positive_int(size[0], name, owner),
@@ -69,16 +70,16 @@ def _get_images(results: dict, owner: str) -> List[np.ndarray]:
     """``results['imgs']`` checked to be a non-empty list of HWC images."""
     imgs = results.get('imgs')
     if imgs is None:
-        raise ValueError(
+        raise DataError(
             f"{owner}: no 'imgs' in the results (keys: "
             f'{", ".join(sorted(map(str, results)))}); put LoadImages first')
     if not isinstance(imgs, (list, tuple)) or not imgs:
-        raise ValueError(
+        raise DataError(
             f"{owner}: results['imgs'] must be a non-empty list of (H, W, C) "
             f'images, got {type(imgs).__name__}')
     for i, img in enumerate(imgs):
         if not isinstance(img, np.ndarray) or img.ndim != 3:
-            raise ValueError(
+            raise DataError(
                 f"{owner}: results['imgs'][{i}] must be an (H, W, C) numpy "
                 f'image, got {type(img).__name__} of shape '
                 f'{getattr(img, "shape", None)}')
@@ -96,7 +97,7 @@ def _check_same_size(results: dict, imgs: Sequence[np.ndarray], owner: str,
     """The common ``(H, W)`` of ``imgs``; a one-line ValueError otherwise."""
     sizes = {img.shape[:2] for img in imgs}
     if len(sizes) > 1:
-        raise ValueError(
+        raise DataError(
             f'{owner}: the {len(imgs)} images of {_sample_name(results)} '
             f'differ in size ({_describe_sizes(results, imgs)}, HxW); {fix}')
     return imgs[0].shape[:2]
@@ -113,7 +114,7 @@ def _check_fits(results: dict,
              if img.shape[0] < size[0] or img.shape[1] < size[1]]
     if small:
         i = small[0]
-        raise ValueError(
+        raise DataError(
             f'{owner}: {_image_name(results, i)} of {_sample_name(results)} '
             f'is {imgs[i].shape[0]}x{imgs[i].shape[1]} (HxW), smaller than '
             f'the {size[0]}x{size[1]} {what}; remove small images from the '
@@ -160,7 +161,7 @@ class LoadImages(BaseTransform):
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None) -> None:
         if size_mismatch not in ('error', 'crop', 'keep'):
-            raise ValueError(
+            raise DataError(
                 f"LoadImages: size_mismatch must be 'error', 'crop' or "
                 f"'keep', got {size_mismatch!r}")
         self.size_mismatch = size_mismatch
@@ -180,7 +181,7 @@ class LoadImages(BaseTransform):
         """
         paths = results.get('img_paths')
         if not isinstance(paths, (list, tuple)) or not paths:
-            raise ValueError(
+            raise DataError(
                 f"LoadImages: results['img_paths'] must be a non-empty list "
                 f'of image files, got {paths!r}; use a multi-image dataset '
                 f'(VideoClipDataset, StereoPairDataset, MultiFolderDataset, '
@@ -366,7 +367,7 @@ class ResizeImages(BaseTransform):
                  downsample: Optional[int] = None,
                  interpolation: str = 'bilinear') -> None:
         if (size is None) == (downsample is None):
-            raise ValueError(
+            raise DataError(
                 f'ResizeImages: give either size (e.g. 256) or downsample '
                 f'(e.g. 2), got size={size!r}, downsample={downsample!r}')
         self.size = None if size is None else _pair(size, 'size',
@@ -374,7 +375,7 @@ class ResizeImages(BaseTransform):
         self.downsample = None if downsample is None else check_positive_int(
             downsample, 'downsample', 'ResizeImages')
         if interpolation not in self._INTERPOLATIONS:
-            raise ValueError(
+            raise DataError(
                 f'ResizeImages: interpolation must be one of '
                 f'{sorted(self._INTERPOLATIONS)}, got {interpolation!r}')
         self.interpolation = interpolation
@@ -437,7 +438,7 @@ class GenerateDualView(BaseTransform):
         self.view_scale = check_positive_int(view_scale, 'view_scale',
                                              'GenerateDualView')
         if self.view_scale < 2:
-            raise ValueError(
+            raise DataError(
                 f'GenerateDualView: view_scale must be >= 2, got {view_scale}')
         self.crop_size = None if crop_size is None else check_positive_int(
             crop_size, 'crop_size', 'GenerateDualView')
@@ -452,7 +453,7 @@ class GenerateDualView(BaseTransform):
         """Replace the HR image by ``[LR view, HR crop]``."""
         imgs = _get_images(results, 'GenerateDualView')
         if len(imgs) != 1:
-            raise ValueError(
+            raise DataError(
                 f'GenerateDualView: expects the one HR image of a sample, got '
                 f'{len(imgs)} images in {_sample_name(results)}; use a '
                 f'single-image dataset (ImageFolderDataset with img_paths, or '
@@ -460,7 +461,7 @@ class GenerateDualView(BaseTransform):
         s = self.view_scale
         hr = modcrop(imgs[0], s)
         if hr.shape[0] < s or hr.shape[1] < s:
-            raise ValueError(
+            raise DataError(
                 f'GenerateDualView: {_image_name(results, 0)} is '
                 f'{imgs[0].shape[0]}x{imgs[0].shape[1]}, smaller than '
                 f'view_scale {s}; remove it from the dataset')
@@ -468,7 +469,7 @@ class GenerateDualView(BaseTransform):
         if self.crop_size is not None:
             size = self.crop_size
             if lr.shape[0] < size or lr.shape[1] < size:
-                raise ValueError(
+                raise DataError(
                     f'GenerateDualView: the x{s} LR view of '
                     f'{_image_name(results, 0)} is '
                     f'{lr.shape[0]}x{lr.shape[1]}, smaller than crop_size '
@@ -534,7 +535,7 @@ class PackImages(BaseTransform):
             '(RandomCropImages / CenterCropImages / ResizeImages)')
         channels = {img.shape[2] for img in imgs}
         if channels != {3}:
-            raise ValueError(
+            raise DataError(
                 f'PackImages: the images of {_sample_name(results)} must be '
                 f'RGB (H, W, 3), got channels {sorted(channels)}; load them '
                 f'with LoadImages')
@@ -544,7 +545,7 @@ class PackImages(BaseTransform):
             for i, img in enumerate(imgs):
                 if img.dtype != np.uint8 and not np.issubdtype(
                         img.dtype, np.floating):
-                    raise ValueError(
+                    raise DataError(
                         f'PackImages: {_image_name(results, i)} has dtype '
                         f'{img.dtype}; expected uint8 or float in [0, 1]')
             stacked = np.stack([
