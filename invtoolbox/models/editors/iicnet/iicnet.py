@@ -12,9 +12,9 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ....errors import ShapeError
-from ....registry import DEGRADATIONS, LOSSES, MODELS, TASKS
+from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
-from ....tasks import BaseRICTask
+from ....tasks import BaseRICTask, build_task
 from ...degradations import NoiseQuantization
 from ..irn.irn import _build, _merge_cfg, seeded_generator
 
@@ -34,22 +34,11 @@ TEST_CFG_DEFAULTS = dict(
 
 
 def _build_task(task) -> BaseRICTask:
-    if isinstance(task, BaseRICTask):
-        return task
-    if not isinstance(task, dict) or not isinstance(task.get('type'), str):
-        raise ValueError(
-            "IICNet: task must be a config dict such as dict(type="
-            f"'VideoEmbedding') or a BaseRICTask, got {task!r}.")
-    cfg = dict(task)
-    type_name = cfg.pop('type')
-    cls = TASKS.get(type_name)
-    if cls is None:
-        known = ', '.join(sorted(TASKS.module_dict)) or 'none'
-        raise ValueError(
-            f'IICNet: task type {type_name!r} is not registered in TASKS '
-            f'(registered: {known}); register it with '
-            '@TASKS.register_module() and import its module (custom_imports).')
-    return cls(**cfg)
+    """:func:`~invtoolbox.tasks.build_task` with IICNet's name in errors."""
+    try:
+        return build_task(task)
+    except ValueError as err:
+        raise ValueError(f'IICNet: {err}'.replace('build_task: ', '')) from None
 
 
 @MODELS.register_module()

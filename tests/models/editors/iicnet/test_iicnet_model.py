@@ -147,8 +147,8 @@ def test_generator_is_completed_from_the_task():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r'not registered in TASKS.*'
-                       r'register it'):
+    with pytest.raises(ValueError, match=r"unknown task type 'NoSuchTask'; "
+                       r'registered tasks: .*VideoEmbedding.*custom_imports'):
         IICNet(task=dict(type='NoSuchTask'))
     with pytest.raises(ValueError, match='config dict'):
         IICNet(task='VideoEmbedding')
