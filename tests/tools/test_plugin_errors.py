@@ -62,3 +62,14 @@ def test_failing_custom_imports(tmp_path, broken_plugin, module):
     expected = ('the plugin is broken on purpose'
                 if module == 'broken_plugin_pkg' else 'No module named')
     _assert_one_line(proc, f"custom_imports module '{module}'", expected)
+
+
+def test_unregistered_task_lists_the_registered_ones(tmp_path):
+    config = tmp_path / 'cfg.py'
+    config.write_text(
+        f"_base_ = ['{REPO_ROOT / 'configs' / 'iicnet' / 'mono_binocular.py'}']\n"
+        "model = dict(task=dict(_delete_=True, type='MyMissingTask'))\n")
+    proc = _run([str(config), '--work-dir', str(tmp_path / 'w')], [])
+    _assert_one_line(proc, "unknown task type 'MyMissingTask'",
+                     'BinocularMononizing', 'VideoEmbedding',
+                     'invtoolbox.plugins')
