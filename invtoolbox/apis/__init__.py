@@ -10,6 +10,7 @@ from .official_checkpoints import (OFFICIAL_ARCHS, convert_irn_state_dict,
                                    convert_official_to_model,
                                    describe_official_checkpoint,
                                    strip_state_dict)
+from .official_sain import convert_sain_state_dict
 from .official_iicnet import (IICNET_CONFIG_IDS, convert_iicnet_state_dict,
                              describe_iicnet_layout)
 

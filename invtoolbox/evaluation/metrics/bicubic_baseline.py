@@ -38,6 +38,10 @@ class BicubicBaselinePSNR(BaseSampleWiseMetric):
 
     Args:
         scale (int): the rescaling factor.
+        codec (dict, optional): a ``DEGRADATIONS`` codec config (e.g.
+            ``dict(type='RealJPEG', quality=75)``) applied to the 8-bit
+            bicubic LR before upscaling: the "Bicubic & Bicubic" row of the
+            SAIN tables. Default: None.
         gt_key, crop_border, test_y_channel, collect_device, prefix: as in
             :class:`BaseSampleWiseMetric`.
     """
@@ -49,7 +53,8 @@ class BicubicBaselinePSNR(BaseSampleWiseMetric):
                  crop_border: int = 0,
                  test_y_channel: bool = False,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 codec: Optional[dict] = None) -> None:
         super().__init__(gt_key=gt_key, pred_key=gt_key,
                          crop_border=crop_border,
                          test_y_channel=test_y_channel,
@@ -58,6 +63,10 @@ class BicubicBaselinePSNR(BaseSampleWiseMetric):
             raise ValueError(f'BicubicBaselinePSNR: scale must be an integer '
                              f'>= 2, got {scale!r}')
         self.scale = int(scale)
+        self.codec = None
+        if codec is not None:
+            from invtoolbox.registry import DEGRADATIONS
+            self.codec = DEGRADATIONS.build(codec)
 
     def process(self, data_batch: Any, data_samples) -> None:
         for sample in data_samples:
@@ -71,6 +80,10 @@ class BicubicBaselinePSNR(BaseSampleWiseMetric):
                     'ground truth in the test pipeline.')
             low = np.round(
                 np.clip(imresize(gt, 1 / self.scale), 0, 1) * 255.) / 255.
+            if self.codec is not None:
+                coded = self.codec(
+                    torch.from_numpy(low).permute(2, 0, 1)[None].float())
+                low = coded[0].permute(1, 2, 0).double().numpy()
             up = np.clip(imresize(low, self.scale), 0, 1)
             to_u8 = (lambda a: np.round(a * 255.).astype(np.uint8))
             self.results.append({

@@ -2,4 +2,5 @@
 """Published architectures: one folder per algorithm, each holding its
 network(s) and its mmengine ``BaseModel``."""
 from .irn import *  # noqa: F401,F403
+from .sain import *  # noqa: F401,F403
 from .iicnet import *  # noqa: F401,F403

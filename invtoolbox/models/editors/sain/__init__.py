@@ -1,0 +1,10 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""SAIN (AAAI 2023): compression-robust invertible rescaling.
+
+Network: :class:`SAINNet` (the official ``SAINet``). Model: :class:`SAIN`.
+See ``docs/sain.md``.
+"""
+from .sain import SAIN
+from .sain_net import SAINNet, sain_block_configs
+
+__all__ = ['SAINNet', 'sain_block_configs', 'SAIN']
