@@ -61,8 +61,9 @@ def load_model_weights(model: BaseModel,
         raise ValueError(str(err)) from None
     keys = list(state)
     if not any(k.startswith(CORE_PARTS) for k in keys):
+        foreign = _foreign_kind(keys) or ''
         if any(k.startswith('operations.') for k in keys) or (
-                _foreign_kind(keys) or '').startswith(('CRM', 'the IRN+')):
+                foreign and not foreign.startswith('an invtoolbox')):
             try:
                 looks = describe_official_checkpoint(state)
             except ValueError:

@@ -102,3 +102,16 @@ def test_parts_outside_the_generator_may_be_missing(tmp_path):
     loaded = init_model(config, ckpt)
     assert torch.equal(loaded.generator.blocks[1].F.conv1.weight,
                        plus.generator.blocks[1].F.conv1.weight)
+
+
+@pytest.mark.parametrize('keys,looks', [
+    (['haar_operations.0.haar_weights', 'down_operations.0.E.conv1.weight'],
+     'SAIN'),
+    (['0.forw_rel.DB_heads.0.conv1.weight', '2.operations.0.F.conv1.weight'],
+     'IICNet'),
+])
+def test_unconverted_sain_and_iicnet_files(x2_config, tmp_path, keys, looks):
+    torch.save({k: torch.zeros(1) for k in keys}, tmp_path / 'official.pth')
+    with pytest.raises(ValueError, match=f'official checkpoint .*{looks}.*'
+                       'convert it first'):
+        init_model(x2_config, str(tmp_path / 'official.pth'))
