@@ -129,6 +129,10 @@ class IRN(BaseModel):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
+    #: ``test_cfg.latent`` value of the random test latent (drawn with
+    #: :meth:`sample_latent`); the other value is ``'zero'``.
+    random_latent = 'gaussian'
+
     def __init__(self,
                  generator: ModuleCfg,
                  pixel_loss_forw: ModuleCfg = dict(
@@ -342,9 +346,10 @@ class IRN(BaseModel):
         shape = (1, self.latent_channels, h, w)
         if latent == 'zero':
             return lr.new_zeros((n, ) + shape[1:])
-        if latent != 'gaussian':
+        if latent != self.random_latent:
             raise ValueError(f"{type(self).__name__}: latent must be "
-                             f"'gaussian' or 'zero', got {latent!r}.")
+                             f"'{self.random_latent}' or 'zero', got "
+                             f'{latent!r}.')
         draws = []
         for _ in range(n):
             gen = None

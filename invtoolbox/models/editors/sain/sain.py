@@ -138,6 +138,8 @@ class SAIN(IRN):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
+    random_latent = 'gmm'
+
     def __init__(self,
                  generator: ModuleCfg,
                  pixel_loss_forw: ModuleCfg = None,
@@ -397,23 +399,6 @@ class SAIN(IRN):
         ``(N, 3, H/s, W/s)`` that SAIN ships (before any codec)."""
         _, lr = self.encode(hr)
         return self.quantization(lr)
-
-    def _test_latent(self, lr: Tensor, latent: str, seed: Optional[int],
-                     gaussian_scale: float) -> Tensor:
-        n, _, h, w = lr.shape
-        shape = (1, self.latent_channels, h, w)
-        if latent == 'zero':
-            return lr.new_zeros((n, ) + shape[1:])
-        if latent != 'gmm':
-            raise ValueError(f"{type(self).__name__}: latent must be 'gmm' "
-                             f"or 'zero', got {latent!r}.")
-        draws = []
-        for _ in range(n):
-            gen = None
-            if seed is not None:
-                gen = torch.Generator().manual_seed(int(seed))
-            draws.append(self.sample_latent(shape, lr, gen, gaussian_scale))
-        return torch.cat(draws, dim=0)
 
     def set_test_codec(self, codec: ModuleCfg) -> None:
         """Set the codec the LR goes through at test time: a real codec
