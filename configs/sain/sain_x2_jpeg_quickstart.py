@@ -15,13 +15,16 @@
 # -> JPEG 75 -> bicubic; 0.6 s per iteration on one CPU thread (~6 min). The objective is otherwise the
 # official one (DiffJPEG QF 75 in the loop, real JPEG QF 75 targets).
 #   python tools/train.py configs/sain/sain_x2_jpeg_quickstart.py
-_base_ = ['../_base_/default_runtime.py']
+# the data, optimiser and hooks of the IRN x2 quick start (same demo images,
+# same held-out crops), with SAIN's model, schedule length and evaluator
+_base_ = ['../irn/irn_x2_quickstart.py']
 
 scale = 2
 max_iters = 600
 jpeg_75 = dict(type='RealJPEG', quality=75)
 
 model = dict(
+    _delete_=True,  # not IRN's options
     type='SAIN',
     generator=dict(
         type='SAINNet',
@@ -43,70 +46,16 @@ model = dict(
     test_cfg=dict(latent='zero'),
     data_preprocessor=dict(type='DataPreprocessor'))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', key='gt'),
-    dict(type='PairedRandomCrop', gt_patch_size=64, scale=scale),
-    dict(type='Flip', keys=('gt', ), direction='horizontal', flip_ratio=0.5),
-    dict(type='Flip', keys=('gt', ), direction='vertical', flip_ratio=0.5),
-    dict(type='RandomTranspose', keys=('gt', ), transpose_ratio=0.5),
-    dict(type='GenerateBicubicLR', scale=scale, key='gt', out_key='lr'),
-    dict(type='PackInputs', input_key='gt'),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='ImageFolderDataset',
-        data_root='demo/data/train',
-        metainfo=dict(dataset_name='demo_train'),
-        pipeline=train_pipeline))
-
-val_pipeline = [
-    dict(type='LoadImageFromFile', key='gt'),
-    dict(type='ModCrop', key='gt', scale=scale),
-    dict(type='GenerateBicubicLR', scale=scale, key='gt', out_key='lr'),
-    dict(type='PackInputs', input_key='gt'),
-]
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='ImageFolderDataset',
-        data_root='demo/data/val',
-        metainfo=dict(dataset_name='demo_val'),
-        test_mode=True,
-        pipeline=val_pipeline))
 val_evaluator = [
     dict(type='PSNR', crop_border=scale, test_y_channel=True),
     dict(type='BicubicBaselinePSNR', scale=scale, crop_border=scale,
          test_y_channel=True, codec=jpeg_75),
     dict(type='SSIM', crop_border=scale, test_y_channel=True),
 ]
-test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='Adam', lr=2e-3, betas=(0.9, 0.999), weight_decay=1e-5),
-    clip_grad=dict(max_norm=10.))
-param_scheduler = dict(
-    type='CosineAnnealingLR', by_epoch=False, T_max=max_iters,
-    eta_min=1e-5)
-
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='MultiValLoop')
-test_cfg = dict(type='MultiTestLoop')
-
+param_scheduler = dict(T_max=max_iters)
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(
-        type='CheckpointHook', interval=max_iters, by_epoch=False,
-        max_keep_ckpts=1, save_last=True))
+    logger=dict(interval=50), checkpoint=dict(interval=max_iters))
 custom_hooks = [dict(type='VisualizationHook', interval=max_iters)]
