@@ -198,15 +198,10 @@ def format_table(args, rows):
     for row in rows:
         lines.append(f"| {LABELS[row['impl']]} | {row['params']:,} | "
                      f"{row['time_s']:.2f} | {row['peak_mb']:.0f} |")
-    by = {r['impl']: r for r in rows}
-    if 'baseline' in by:
-        base = by['baseline']
-        for impl in ('invtoolbox', 'invtoolbox-memeff'):
-            if impl in by:
-                lines.append(
-                    f"\n{impl} / baseline: time "
-                    f"{by[impl]['time_s'] / base['time_s']:.2f}x, peak "
-                    f"memory {by[impl]['peak_mb'] / base['peak_mb']:.1%}")
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    from benchmark_irn import ratio_lines  # the same ratio lines as IRN's
+    lines += ratio_lines(rows)
     return '\n'.join(lines)
 
 

@@ -128,6 +128,26 @@ def run_measure(args, impl, measure):
                            args.threads)
 
 
+
+def ratio_lines(rows):
+    """'<impl> / baseline: time 1.02x, peak memory 7.9%' for each invtoolbox
+    row (n/a where the baseline measured no time or no memory growth)."""
+    by = {r['impl']: r for r in rows}
+    if 'baseline' not in by:
+        return []
+    base = by['baseline']
+    lines = []
+    for impl in ('invtoolbox', 'invtoolbox-memeff'):
+        if impl not in by:
+            continue
+        time_ratio = (f"{by[impl]['time_s'] / base['time_s']:.2f}x"
+                      if base['time_s'] > 0 else 'n/a')
+        memory_ratio = (f"{by[impl]['peak_mb'] / base['peak_mb']:.1%}"
+                        if base['peak_mb'] > 0 else 'n/a (no growth measured)')
+        lines.append(f'\n{impl} / baseline: time {time_ratio}, peak memory '
+                     f'{memory_ratio}')
+    return lines
+
 def main(argv=None):
     args = parse_args(argv)
     if args._worker:
@@ -148,14 +168,8 @@ def main(argv=None):
     for row in rows:
         print(f"| {row['impl']} | {row['params']:,} | {row['time_s']:.2f} | "
               f"{row['peak_mb']:.0f} |")
-    by = {r['impl']: r for r in rows}
-    if 'baseline' in by:
-        base = by['baseline']
-        for impl in ('invtoolbox', 'invtoolbox-memeff'):
-            if impl in by:
-                print(f"\n{impl} / baseline: time "
-                      f"{by[impl]['time_s'] / base['time_s']:.2f}x, peak "
-                      f"memory {by[impl]['peak_mb'] / base['peak_mb']:.1%}")
+    for line in ratio_lines(rows):
+        print(line)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(rows, f, indent=2)
