@@ -70,3 +70,32 @@ def run_measurement(script: str, options: list, measure: str,
         sys.exit(f'benchmark worker ({" ".join(options[:2])}, {measure}) '
                  f'failed:\n{out.stderr.strip()}')
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_step(step, warmup: int, repeats: int, measure: str) -> dict:
+    """Run ``step()`` ``warmup`` times, then measure it (in a worker
+    process started by :func:`run_measurement`).
+
+    Args:
+        step (callable): one training step.
+        warmup (int): unmeasured calls first.
+        repeats (int): timed calls (``measure='time'``).
+        measure (str): ``'time'`` -> ``{'time_s': median, 'times_s': [...]}``
+            (wall seconds); ``'memory'`` -> ``{'peak_mb': ...}``, the
+            resident-set growth during one call.
+    """
+    import statistics
+    import time
+    for _ in range(warmup):
+        step()
+    if measure == 'memory':
+        with PeakRSSSampler() as sampler:
+            before = rss_bytes()
+            step()
+        return dict(peak_mb=(sampler.peak - before) / 2**20)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return dict(time_s=statistics.median(times), times_s=times)

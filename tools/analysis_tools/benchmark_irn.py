@@ -22,9 +22,7 @@ Usage::
 import argparse
 import json
 import os.path as osp
-import statistics
 import sys
-import time
 
 IMPLS = ('baseline', 'invtoolbox', 'invtoolbox-memeff')
 
@@ -95,28 +93,17 @@ def run_worker(args):
     import torch
 
     from invtoolbox.utils.imresize import imresize
-    from invtoolbox.utils.profiling import PeakRSSSampler, rss_bytes
+    from invtoolbox.utils.profiling import measure_step
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     gt = torch.rand(args.batch, 3, args.size, args.size)
     ref = imresize(gt, 1 / args.scale).float()
     step, net = build_step(args._worker, args.scale, gt, ref)
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    for _ in range(args.warmup):
-        step()
-    if args._measure == 'memory':
-        with PeakRSSSampler() as sampler:
-            before = rss_bytes()
-            step()
-        print(json.dumps(dict(peak_mb=(sampler.peak - before) / 2**20)))
-        return
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    print(json.dumps(dict(impl=args._worker, params=n_params,
-                          time_s=statistics.median(times))))
+    result = measure_step(step, args.warmup, args.repeats, args._measure)
+    if args._measure == 'time':
+        result.update(impl=args._worker, params=n_params)
+    print(json.dumps(result))
 
 
 def run_measure(args, impl, measure):
