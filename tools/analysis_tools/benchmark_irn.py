@@ -135,6 +135,7 @@ def ratio_lines(rows):
                      f'{memory_ratio}')
     return lines
 
+
 def main(argv=None):
     args = parse_args(argv)
     if args._worker:

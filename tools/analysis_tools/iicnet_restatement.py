@@ -18,36 +18,19 @@ weights), so the official weights load as they are with ``strict=True``;
 reference vectors. Tensors are the official stacked input ``(B, 3N, H, W)``
 (reference image first, BGR, in ``[0, 1]``).
 """
+import os.path as osp
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-class DenseBlock(nn.Module):
-    """Five 3x3 convs, growth 32, LeakyReLU 0.2; conv5 zero-initialised."""
-
-    def __init__(self, cin, cout, gc=32):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, gc, 3, 1, 1)
-        self.conv2 = nn.Conv2d(cin + gc, gc, 3, 1, 1)
-        self.conv3 = nn.Conv2d(cin + 2 * gc, gc, 3, 1, 1)
-        self.conv4 = nn.Conv2d(cin + 3 * gc, gc, 3, 1, 1)
-        self.conv5 = nn.Conv2d(cin + 4 * gc, cout, 3, 1, 1)
-        self.lrelu = nn.LeakyReLU(0.2, inplace=True)
-        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
-            nn.init.xavier_normal_(conv.weight)
-            conv.weight.data *= 0.1
-            conv.bias.data.zero_()
-        self.conv5.weight.data.zero_()
-        self.conv5.bias.data.zero_()
-
-    def forward(self, x):
-        x1 = self.lrelu(self.conv1(x))
-        x2 = self.lrelu(self.conv2(torch.cat((x, x1), 1)))
-        x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
-        x4 = self.lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
-        return self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+# The official IICNet DenseBlock, InvArch coupling and Haar filters are IRN's
+# (the IICNet README credits IRN): the IRN re-statement's classes serve here.
+from irn_restatement import DenseBlock, InvBlockExp  # noqa: E402
+from irn_restatement import HaarDownsampling as _IRNHaar  # noqa: E402
 
 
 class RelBlock(nn.Module):
@@ -113,34 +96,24 @@ def _regroup(x, order):
     return x.reshape(n, c // 3, 3, h, w)[:, order].reshape(n, c, h, w)
 
 
-class HaarDownsampling(nn.Module):
-    """Haar x2 (filters /4 forward, exact transpose inverse); frozen
-    filters stored as ``haar_weights`` (4C, 1, 2, 2)."""
+class HaarDownsampling(_IRNHaar):
+    """IRN's Haar x2 (filters /4 forward, exact transpose inverse, frozen
+    ``haar_weights`` (4C, 1, 2, 2)); ``ref`` regroups the bands
+    frame-major."""
 
     def __init__(self, channels, order='hl'):
-        super().__init__()
-        self.channels, self.order = channels, order
-        w = torch.ones(4, 1, 2, 2)
-        w[1, 0, 0, 1] = w[1, 0, 1, 1] = -1
-        w[2, 0, 1, 0] = w[2, 0, 1, 1] = -1
-        w[3, 0, 1, 0] = w[3, 0, 0, 1] = -1
-        self.haar_weights = nn.Parameter(
-            torch.cat([w] * channels, 0), requires_grad=False)
+        super().__init__(channels)
+        self.order = order
         self.forw_order, self.back_order = _ref_orders(channels)
 
     def forward(self, x, rev=False):
-        c = self.channels
-        n, _, h, w = x.shape
         if not rev:
-            out = F.conv2d(x, self.haar_weights, stride=2, groups=c) / 4.0
-            out = out.reshape(n, c, 4, h // 2, w // 2).transpose(1, 2)
-            out = out.reshape(n, 4 * c, h // 2, w // 2)
+            out = super().forward(x)
             return _regroup(out, self.forw_order) if self.order == 'ref' \
                 else out
         if self.order == 'ref':
             x = _regroup(x, self.back_order)
-        out = x.reshape(n, 4, c, h, w).transpose(1, 2).reshape(n, 4 * c, h, w)
-        return F.conv_transpose2d(out, self.haar_weights, stride=2, groups=c)
+        return super().forward(x, rev=True)
 
 
 class SqueezeLayer(nn.Module):
@@ -208,36 +181,13 @@ class InvDownscaling(nn.Module):
         return x
 
 
-class InvArch(nn.Module):
-    """IRN's affine coupling: ``y1 = x1 + F(x2)``,
-    ``y2 = x2 * exp(clamp * (2 sigmoid(H(y1)) - 1)) + G(y1)``."""
-
-    def __init__(self, split1, split2, clamp=1.0):
-        super().__init__()
-        self.split1, self.clamp = split1, clamp
-        self.F = DenseBlock(split2, split1)
-        self.G = DenseBlock(split1, split2)
-        self.H = DenseBlock(split1, split2)
-
-    def forward(self, x, rev=False):
-        x1, x2 = x[:, :self.split1], x[:, self.split1:]
-        if not rev:
-            y1 = x1 + self.F(x2)
-            s = self.clamp * (torch.sigmoid(self.H(y1)) * 2 - 1)
-            y2 = x2.mul(torch.exp(s)) + self.G(y1)
-            return torch.cat((y1, y2), 1)
-        s = self.clamp * (torch.sigmoid(self.H(x1)) * 2 - 1)
-        y2 = (x2 - self.G(x1)).div(torch.exp(s))
-        y1 = x1 - self.F(y2)
-        return torch.cat((y1, y2), 1)
-
-
 class InvBlock(nn.Module):
 
     def __init__(self, block_num, split1, split2):
         super().__init__()
+        # InvArch(split1, split2) is IRN's InvBlockExp
         self.operations = nn.ModuleList(
-            InvArch(split1, split2) for _ in range(block_num))
+            InvBlockExp(split1 + split2, split1) for _ in range(block_num))
 
     def forward(self, x, rev=False):
         for op in (reversed(self.operations) if rev else self.operations):
