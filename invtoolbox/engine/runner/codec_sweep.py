@@ -24,13 +24,13 @@ from __future__ import annotations
 import copy
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ...registry import DEGRADATIONS, LOOPS
-from .multi_loops import MultiTestLoop
+from .multi_loops import MultiTestLoop, render_table
 
 __all__ = ['CodecSweepTestLoop', 'codec_label', 'format_sweep_table']
 
@@ -68,15 +68,7 @@ def format_sweep_table(metric: str,
             f'{float(row[c]):.{digits}f}' if c in row else '-'
             for c in columns
         ])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        ' | '.join(
-            text.ljust(width) if i == 0 else text.rjust(width)
-            for i, (text, width) in enumerate(zip(row, widths)))
-        for row in rows
-    ]
-    lines.insert(1, '-+-'.join('-' * width for width in widths))
-    return '\n'.join(lines)
+    return render_table(rows)
 
 
 @LOOPS.register_module()

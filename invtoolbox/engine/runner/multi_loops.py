@@ -92,6 +92,12 @@ def format_metric_table(per_dataset: Dict[str, Dict[str, float]],
             cell(metrics[column]) if column in metrics else '-'
             for column in columns
         ])
+    return render_table(rows)
+
+
+def render_table(rows: List[List[str]]) -> str:
+    """Plain-text table of string cells: the first row is the header, the
+    first column left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         ' | '.join(
