@@ -137,3 +137,27 @@ def test_dist_train_video_embed_on_cpu(tmp_path):
     assert all(torch.isfinite(v).all() for v in state.values()
                if v.is_floating_point())
     assert re.search(r'/restored_PSNR: ([\d.]+)', log)
+
+
+def test_corrupt_image_stops_training_with_one_line(tmp_path):
+    root = tmp_path / 'imgs'
+    root.mkdir()
+    for image in sorted(DEMO_TRAIN.iterdir())[:3]:
+        shutil.copy(image, root / image.name)
+    (root / 'zz_broken.png').write_bytes(b'not an image at all' * 10)
+    options = TINY + data_options('grayscale.py', tmp_path) + [
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.seed=None',
+        'train_dataloader.sampler.shuffle=False',
+    ]
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'),
+         str(CONFIG_DIR / 'grayscale.py'), '--work-dir',
+         str(tmp_path / 'work'), '--cfg-options', *options,
+         'train_cfg.max_iters=4'],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and 'zz_broken.png' in last
+    assert 'cannot decode' in last

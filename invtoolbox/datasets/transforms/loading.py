@@ -9,6 +9,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
 
+from ...errors import DataError
 from ...registry import TRANSFORMS
 
 
@@ -85,7 +86,7 @@ class LoadImageFromFile(BaseTransform):
         except Exception:  # each decoder fails in its own way
             img = None
         if not isinstance(img, np.ndarray) or img.size == 0:
-            raise ValueError(
+            raise DataError(
                 f'LoadImageFromFile: cannot decode {path!r} as an image '
                 f'({len(content)} bytes; corrupt, truncated or not an image); '
                 'replace or remove the file') from None
@@ -96,7 +97,7 @@ class LoadImageFromFile(BaseTransform):
             img = img[:, :, :3] if expected == 3 and img.shape[2] == 4 else \
                 img[:, :, :1]
         if img.dtype != np.uint8:
-            raise ValueError(
+            raise DataError(
                 f'LoadImageFromFile: {path!r} decoded to {img.dtype}, '
                 'expected 8-bit; convert the file to 8-bit PNG')
         return np.ascontiguousarray(img)
