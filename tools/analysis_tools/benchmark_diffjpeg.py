@@ -115,8 +115,9 @@ def run(args) -> dict:
             real_vs_orig, sim_vs_orig, bpps = [], [], []
             for img in images:
                 x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-                jpeg = to_uint8(real(x))
-                bpps.append(real.bpp()[0])
+                coded = real.code(x)
+                jpeg = to_uint8(coded.images)
+                bpps.append(coded.bpp()[0])
                 real_vs_orig.append(psnr_8bit(jpeg, img))
                 for name, sim in sims.items():
                     out = to_uint8(sim(x))

@@ -211,11 +211,10 @@ def evaluate_model(model, images, qualities, scale) -> Dict[int, dict]:
             x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].float() / 255.
             with torch.no_grad():
                 lr = model.downscale(x)
-                received = codec(lr)
-                rec = model.upscale(received).clamp(0, 1)[0]
+                coded = codec.code(lr)
+                rec = model.upscale(coded.images).clamp(0, 1)[0]
             psnrs.append(y_psnr(to_uint8(rec), hr, scale))
-            bpps.append(8. * codec.last_num_bytes[0] / (hr.shape[0] *
-                                                        hr.shape[1]))
+            bpps.append(coded.bpp(hr.shape[0] * hr.shape[1])[0])
         out[q] = dict(psnr=float(np.mean(psnrs)), bpp=float(np.mean(bpps)),
                       psnr_per_image=psnrs, bpp_per_image=bpps)
     return out

@@ -9,7 +9,8 @@ All take and return float NCHW RGB tensors in ``[0, 1]``:
 - :class:`DiffJPEG`: the differentiable JPEG simulator of SAIN /
   Invertible-ISP (selectable rounding approximation);
 - :class:`RealJPEG`, :class:`RealWebP`: the real codecs (Pillow / OpenCV),
-  straight-through gradient, compressed sizes recorded;
+  straight-through gradient; ``codec.code(x)`` also returns the compressed
+  sizes (:class:`CodecOutput`);
 - :class:`RandomDegradation`: one of several degradations (or qualities) at
   random per batch; :class:`Identity`: no degradation.
 """
@@ -19,11 +20,11 @@ from .diffjpeg import (ROUNDINGS, DiffJPEG, quality_to_factor, round_cubic,
 from .noise_quantization import NoiseQuantization
 from .quantization import Quantization, quantize_8bit
 from .random_degradation import Identity, RandomDegradation
-from .real_codecs import RealCodecBase, RealJPEG, RealWebP
+from .real_codecs import CodecOutput, RealCodecBase, RealJPEG, RealWebP
 
 __all__ = [
     'Quantization', 'quantize_8bit', 'DiffJPEG', 'ROUNDINGS',
     'quality_to_factor', 'scaled_quant_tables', 'round_ste', 'round_cubic',
-    'round_fourier', 'round_dsq', 'RealCodecBase', 'RealJPEG', 'RealWebP',
+    'round_fourier', 'round_dsq', 'CodecOutput', 'RealCodecBase', 'RealJPEG', 'RealWebP',
     'RandomDegradation', 'Identity', 'NoiseQuantization'
 ]

@@ -57,9 +57,10 @@ class RandomDegradation(nn.Module):
             ``"RealJPEG(quality=30)"``.
         candidate_probs (Tensor): probability of every candidate.
         last_index (int | None): index of the candidate used by the last
-            call; ``last_name`` and ``last_degradation`` give its name and
-            module (e.g. ``last_degradation.last_num_bytes`` for real
-            codecs).
+            call (for inspection); ``last_name`` and ``last_degradation``
+            give its name and module. To use the chosen module's other
+            outputs (e.g. a real codec's :meth:`~RealCodecBase.code`), call
+            :meth:`choose` and the module yourself.
 
     Shapes:
         - Input: ``(N, 3, H, W)`` float RGB in ``[0, 1]``.

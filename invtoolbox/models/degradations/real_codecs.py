@@ -6,11 +6,12 @@ Each image of the batch is converted to 8-bit (``round(clamp(x, 0, 1) *
 memory, decoded, and returned as a new float tensor on the input's device and
 dtype. The backward pass is the identity (straight-through), as IRN-CRM's
 ``Apply_jpg``. Unlike the official wrappers these never modify their input,
-work on CPU and GPU tensors, and record the compressed sizes.
+work on CPU and GPU tensors, and return the compressed sizes with the decoded
+images (:meth:`RealCodecBase.code`) instead of keeping them on the module.
 """
 import numbers
 from io import BytesIO
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -23,15 +24,52 @@ _PIL_SUBSAMPLING = {'444': 0, '422': 1, '420': 2}
 _SUBSAMPLING_ALIASES = {'4:4:4': '444', '4:2:2': '422', '4:2:0': '420'}
 
 
+class CodecOutput(NamedTuple):
+    """What a real codec returns for a batch (:meth:`RealCodecBase.code`).
+
+    Attributes:
+        images (Tensor): the decoded images ``(N, 3, H, W)``, same device and
+            dtype as the input, in ``[0, 1]``; straight-through gradient.
+        num_bytes (list[int]): the compressed size of each image.
+    """
+
+    images: torch.Tensor
+    num_bytes: List[int]
+
+    def bpp(self, num_pixels: Optional[int] = None) -> List[float]:
+        """Bits per pixel of each image.
+
+        Args:
+            num_pixels (int, optional): the pixel count to divide by, e.g.
+                the full-resolution ``H * W`` when the coded image is a
+                downscaled LR (IRN/SAIN report ``bytes * 8 / (H_HR * W_HR)``).
+                Default: the pixel count of the coded images themselves.
+
+        Returns:
+            list[float]: one value per image.
+        """
+        if num_pixels is None:
+            num_pixels = int(self.images.shape[-2] * self.images.shape[-1])
+        if (isinstance(num_pixels, bool) or not isinstance(num_pixels, int)
+                or num_pixels <= 0):
+            raise ValueError(
+                f'CodecOutput.bpp(): num_pixels must be a positive int, got '
+                f'{num_pixels!r}; pass e.g. H * W of the HR image.')
+        return [8. * n / num_pixels for n in self.num_bytes]
+
+
 class _StraightThroughCodec(torch.autograd.Function):
-    """Forward: ``codec(x)`` (no autograd inside); backward: identity."""
+    """Forward: ``codec(x)`` (no autograd inside), returning the decoded
+    images and an int64 tensor of byte counts; backward: identity."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, codec: 'RealCodecBase') -> torch.Tensor:
-        return codec._run_codec(x)
+    def forward(ctx, x: torch.Tensor, codec: 'RealCodecBase'):
+        decoded, sizes = codec._run_codec(x)
+        ctx.mark_non_differentiable(sizes)
+        return decoded, sizes
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
+    def backward(ctx, grad_output: torch.Tensor, grad_sizes=None):
         return grad_output, None
 
 
@@ -39,19 +77,13 @@ class RealCodecBase(nn.Module):
     """Base class of the real-codec degradations.
 
     Subclasses implement :meth:`encode_decode` on one ``(H, W, 3)`` uint8 RGB
-    array. The base class does the tensor <-> uint8 conversion, the
-    straight-through gradient and the byte bookkeeping:
-
-    - ``last_num_bytes`` (list[int]): compressed size of each image of the
-      last batch;
-    - ``last_image_size`` (tuple[int, int]): ``(H, W)`` of the last batch;
-    - :meth:`bpp`: bits per pixel of the last batch.
+    array. The base class does the tensor <-> uint8 conversion and the
+    straight-through gradient. :meth:`code` returns the decoded batch *and*
+    the compressed sizes (a :class:`CodecOutput`); calling the module returns
+    the decoded batch only, as every degradation does. A codec keeps no
+    state between calls, so one instance may code batches from several
+    threads at once.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_num_bytes: List[int] = []
-        self.last_image_size: Optional[Tuple[int, int]] = None
 
     def encode_decode(self, image: np.ndarray) -> Tuple[np.ndarray, int]:
         """Code one ``(H, W, 3)`` uint8 RGB image.
@@ -62,7 +94,8 @@ class RealCodecBase(nn.Module):
         """
         raise NotImplementedError
 
-    def _run_codec(self, x: torch.Tensor) -> torch.Tensor:
+    def _run_codec(self, x: torch.Tensor
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
         images = x.detach().clamp(0, 1).mul(255).round().to(
             device='cpu', dtype=torch.uint8).permute(0, 2, 3, 1).numpy()
         decoded, sizes = [], []
@@ -70,45 +103,34 @@ class RealCodecBase(nn.Module):
             out, num_bytes = self.encode_decode(np.ascontiguousarray(image))
             decoded.append(out)
             sizes.append(int(num_bytes))
-        self.last_num_bytes = sizes
-        self.last_image_size = (int(x.shape[2]), int(x.shape[3]))
         out = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2)
-        return (out.to(dtype=x.dtype) / 255).to(x.device).contiguous()
+        out = (out.to(dtype=x.dtype) / 255).to(x.device).contiguous()
+        return out, torch.tensor(sizes, dtype=torch.int64)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Encode and decode every image of ``x``; identity gradient."""
+    def code(self, x: torch.Tensor) -> CodecOutput:
+        """Encode and decode every image of ``x``.
+
+        Args:
+            x (Tensor): ``(N, 3, H, W)`` float RGB; values are clamped to
+                ``[0, 1]`` and rounded to 8 bits before coding.
+
+        Returns:
+            CodecOutput: the decoded images (identity gradient) and the
+            compressed size of each image.
+        """
         name = type(self).__name__
         check_image_tensor(x, name)
         if not bool(torch.isfinite(x).all()):
             raise ValueError(
                 f'{name}: the input contains NaN or Inf values; fix the '
                 'network output (or torch.nan_to_num it) before coding.')
-        return _StraightThroughCodec.apply(x, self)
+        decoded, sizes = _StraightThroughCodec.apply(x, self)
+        return CodecOutput(decoded, [int(s) for s in sizes.tolist()])
 
-    def bpp(self, num_pixels: Optional[int] = None) -> List[float]:
-        """Bits per pixel of each image of the last call.
-
-        Args:
-            num_pixels (int, optional): the pixel count to divide by, e.g.
-                the full-resolution ``H * W`` when the coded image is a
-                downscaled LR (IRN/SAIN report ``bytes * 8 / (H_HR * W_HR)``).
-                Default: the pixel count of the coded image itself.
-
-        Returns:
-            list[float]: one value per image of the last batch.
-        """
-        if self.last_image_size is None:
-            raise ValueError(
-                f'{type(self).__name__}.bpp(): nothing has been coded yet; '
-                'call the module on a batch first.')
-        if num_pixels is None:
-            num_pixels = self.last_image_size[0] * self.last_image_size[1]
-        if (isinstance(num_pixels, bool) or not isinstance(num_pixels, int)
-                or num_pixels <= 0):
-            raise ValueError(
-                f'{type(self).__name__}.bpp(): num_pixels must be a positive '
-                f'int, got {num_pixels!r}; pass e.g. H * W of the HR image.')
-        return [8. * n / num_pixels for n in self.last_num_bytes]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode and decode every image of ``x``; identity gradient. Use
+        :meth:`code` to get the compressed sizes as well."""
+        return self.code(x).images
 
 
 def _check_subsampling(subsampling, name: str) -> str:
@@ -142,9 +164,8 @@ class RealJPEG(RealCodecBase):
         - Output: ``(N, 3, H, W)``, same device and dtype, in ``[0, 1]``
           (multiples of 1/255). The gradient is the identity.
 
-    Attributes:
-        last_num_bytes (list[int]): JPEG file size of each image of the last
-            call; see :meth:`bpp`.
+    ``codec.code(x)`` also returns the JPEG file size of each image (a
+    :class:`CodecOutput`).
     """
 
     BACKENDS = ('pillow', 'opencv')
@@ -227,9 +248,8 @@ class RealWebP(RealCodecBase):
         - Output: ``(N, 3, H, W)``, same device and dtype, in ``[0, 1]``.
           The gradient is the identity.
 
-    Attributes:
-        last_num_bytes (list[int]): WebP file size of each image of the last
-            call; see :meth:`bpp`.
+    ``codec.code(x)`` also returns the WebP file size of each image (a
+    :class:`CodecOutput`).
     """
 
     def __init__(self, quality: int = 75, method: int = 4) -> None:

@@ -143,30 +143,44 @@ def test_quality_orders_size_and_error():
     x = _rand_image(1, 64, 64, seed=2)
     for cls in (RealJPEG, RealWebP):
         low, high = cls(10), cls(90)
-        err_low = (low(x) - x).abs().mean()
-        err_high = (high(x) - x).abs().mean()
+        out_low, out_high = low.code(x), high.code(x)
+        err_low = (out_low.images - x).abs().mean()
+        err_high = (out_high.images - x).abs().mean()
         assert err_high < err_low
-        assert high.last_num_bytes[0] > low.last_num_bytes[0]
+        assert out_high.num_bytes[0] > out_low.num_bytes[0]
 
 
 def test_byte_counts_and_bpp():
     x = _rand_image(2, 32, 48)
     for codec in (RealJPEG(75), RealWebP(75)):
-        with pytest.raises(ValueError, match='call the module'):
-            codec.bpp()
-        codec(x)
-        sizes = codec.last_num_bytes
+        out = codec.code(x)
+        sizes = out.num_bytes
         assert len(sizes) == 2 and all(
             isinstance(s, int) and s > 0 for s in sizes)
+        # the module's own call returns the same images
+        assert torch.equal(codec(x), out.images)
         # sizes are those of the real files
         img = (x[1].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
         assert sizes[1] == len(codec.encode(np.ascontiguousarray(img)))
-        assert codec.bpp() == [8 * s / (32 * 48) for s in sizes]
+        assert out.bpp() == [8 * s / (32 * 48) for s in sizes]
         # bpp w.r.t. the full-resolution (x2) pixel count
-        assert codec.bpp(64 * 96) == pytest.approx(
-            [b / 4 for b in codec.bpp()])
+        assert out.bpp(64 * 96) == pytest.approx([b / 4 for b in out.bpp()])
         with pytest.raises(ValueError, match='num_pixels'):
-            codec.bpp(0)
+            out.bpp(0)
+
+
+def test_one_codec_codes_batches_from_several_threads():
+    """A codec keeps no per-call state: concurrent calls on one instance
+    return each batch's own images and sizes."""
+    from concurrent.futures import ThreadPoolExecutor
+    codec = RealWebP(60)
+    batches = [_rand_image(2, 32, 32, seed=s) for s in range(6)]
+    expected = [codec.code(b) for b in batches]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(codec.code, batches))
+    for want, out in zip(expected, got):
+        assert torch.equal(want.images, out.images)
+        assert want.num_bytes == out.num_bytes
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')

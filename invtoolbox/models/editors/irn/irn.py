@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ....errors import ShapeError
 from ....registry import DEGRADATIONS, LATENTS, LOSSES, MODELS
 from ....structures import DataSample
+from ...degradations.real_codecs import RealCodecBase
 
 __all__ = ['IRN', 'seeded_generator']
 
@@ -409,9 +410,10 @@ class IRN(BaseModel):
         Returns ``(received LR, byte counts or None)``."""
         if self.test_codec is None:
             return lr_q, None
-        received = self.test_codec(lr_q)
-        sizes = getattr(self.test_codec, 'last_num_bytes', None)
-        return received, (list(sizes) if sizes else None)
+        if isinstance(self.test_codec, RealCodecBase):
+            out = self.test_codec.code(lr_q)
+            return out.images, out.num_bytes
+        return self.test_codec(lr_q), None
 
     # ------------------------------------------------------------------
     # mmengine interface

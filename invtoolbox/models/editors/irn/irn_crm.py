@@ -90,9 +90,8 @@ class IRNCRM(IRN):
 
     def transmit(self, lr_q: Tensor) -> Tuple[Tensor, Optional[List[int]]]:
         """Real JPEG of the LR; returns the decoded LR and the file sizes."""
-        jpeg = self.codec(lr_q)
-        return jpeg, list(getattr(self.codec, 'last_num_bytes', []) or
-                          [0] * lr_q.shape[0])
+        out = self.codec.code(lr_q)
+        return out.images, out.num_bytes
 
     @torch.no_grad()
     def restore(self, lr_received: Tensor) -> Tensor:

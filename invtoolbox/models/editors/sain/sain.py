@@ -3,7 +3,6 @@
 codecs, latents, test path)."""
 from __future__ import annotations
 
-import copy
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -199,7 +198,6 @@ class SAIN(IRN):
             raise ValueError('SAIN: train_cfg.codec_threads must be an int '
                              f'>= 0 (0: encode inline), got {threads!r}.')
         self._codec_pool: Optional[ThreadPoolExecutor] = None
-        self._codec_copies: list = []
 
     # ------------------------------------------------------------------
     # the latent lives in the generator
@@ -246,21 +244,14 @@ class SAIN(IRN):
     def __getstate__(self):
         state = self.__dict__.copy()
         state['_codec_pool'] = None  # threads cannot be copied or pickled
-        state['_codec_copies'] = []
         return state
 
-    def _pool(self) -> Tuple[ThreadPoolExecutor, list]:
-        threads = self.train_cfg['codec_threads']
-        if self._codec_pool is None or len(self._codec_copies) != threads:
-            if self._codec_pool is not None:
-                self._codec_pool.shutdown(wait=True)
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._codec_pool is None:
             self._codec_pool = ThreadPoolExecutor(
-                max_workers=threads, thread_name_prefix='sain-codec')
-            # one codec per chunk, so that byte counts never race
-            self._codec_copies = [
-                copy.deepcopy(self.train_codec) for _ in range(threads)
-            ]
-        return self._codec_pool, self._codec_copies
+                max_workers=self.train_cfg['codec_threads'],
+                thread_name_prefix='sain-codec')
+        return self._codec_pool
 
     def real_codec_target(self, x: Tensor) -> Callable[[], Tensor]:
         """Start coding ``x`` with ``train_codec``; returns a function that
@@ -275,10 +266,12 @@ class SAIN(IRN):
         if threads == 0 or x.shape[0] == 0:
             result = self.train_codec(x)
             return lambda: result
-        pool, codecs = self._pool()
+        # a codec keeps no state between calls: one instance serves all
+        # threads
+        pool = self._pool()
         futures = [
-            pool.submit(codec, chunk)
-            for codec, chunk in zip(codecs, x.chunk(threads, dim=0))
+            pool.submit(self.train_codec, chunk)
+            for chunk in x.chunk(threads, dim=0)
         ]
         return lambda: torch.cat([f.result() for f in futures], dim=0)
 
