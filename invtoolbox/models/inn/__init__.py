@@ -9,8 +9,9 @@ layers, containers) in ``INV_BLOCKS``.
 from .base import InvertibleModule, sum_except_batch
 from .containers import Inverse, InvertibleSequential, build_invertible
 from .couplings import (SOFT_CLAMPS, AdditiveCoupling, AffineCoupling,
-                        CouplingBase, EnhancedAffineCoupling, GlowCoupling,
-                        RealNVPCoupling, register_soft_clamp)
+                        CouplingBase, EnhancedAffineCoupling,
+                        EnhancedCouplingOutput, GlowCoupling, RealNVPCoupling,
+                        register_soft_clamp)
 from .memory import invertible_chain
 from .mixing import ActNorm, Conv1x1Grey, Invertible1x1Conv, RandomPermutation
 from .reshapes import (ChannelSplit, ConvDownsampling, HaarDownsampling,
@@ -20,7 +21,7 @@ __all__ = [
     'InvertibleModule', 'InvertibleSequential', 'Inverse', 'build_invertible',
     'invertible_chain', 'sum_except_batch', 'CouplingBase',
     'AdditiveCoupling', 'AffineCoupling', 'RealNVPCoupling', 'GlowCoupling',
-    'EnhancedAffineCoupling', 'SOFT_CLAMPS', 'register_soft_clamp',
+    'EnhancedAffineCoupling', 'EnhancedCouplingOutput', 'SOFT_CLAMPS', 'register_soft_clamp',
     'HaarDownsampling', 'PixelUnshuffle', 'ConvDownsampling', 'ChannelSplit',
     'channel_split', 'channel_concat', 'Invertible1x1Conv', 'Conv1x1Grey',
     'ActNorm', 'RandomPermutation'

@@ -191,10 +191,11 @@ class InvertibleSequential(InvertibleModule):
         return shape
 
     # -- running ---------------------------------------------------------------
-    def _segments(self):
+    @staticmethod
+    def _segments(blocks: Sequence[nn.Module]):
         """Consecutive runs of blocks: (use_memory_saving, [blocks])."""
         segments: List[Tuple[bool, List[nn.Module]]] = []
-        for block in self.blocks:
+        for block in blocks:
             safe = getattr(block, 'memory_efficient_safe', True)
             if segments and segments[-1][0] == safe:
                 segments[-1][1].append(block)
@@ -202,26 +203,61 @@ class InvertibleSequential(InvertibleModule):
                 segments.append((safe, [block]))
         return segments
 
-    def _needs_memory_saving(self, x: Tensor, c: Optional[Tensor]) -> bool:
+    def _needs_memory_saving(self, x: Tensor, c: Optional[Tensor],
+                             blocks: Sequence[nn.Module]) -> bool:
         if not (self.memory_efficient and torch.is_grad_enabled()):
             return False
         if x.requires_grad or (c is not None and c.requires_grad):
             return True
-        return any(p.requires_grad for p in self.parameters())
+        return any(p.requires_grad for b in blocks for p in b.parameters())
 
-    def _run(self, x: Tensor, c: Optional[Tensor], jac: bool, rev: bool):
-        logdet = x.new_zeros(x.shape[0]) if jac else None
-        if self._needs_memory_saving(x, c):
-            segments = self._segments()
+    def run(self,
+            x: Tensor,
+            start: int = 0,
+            stop: Optional[int] = None,
+            rev: bool = False,
+            jac: bool = False,
+            c: Optional[Tensor] = None,
+            logdet: Optional[Tensor] = None
+            ) -> Tuple[Tensor, Optional[Tensor]]:
+        """Run the blocks ``start:stop`` (their inverses, backwards, when
+        ``rev``), in memory-efficient mode when the chain has it.
+
+        This is how a network takes an intermediate result out of a chain
+        without any block keeping state: run the part before it, the block
+        itself, then the part after it.
+
+        Args:
+            x (Tensor): input of the first block run (of the last one
+                when ``rev``).
+            start, stop (int): the block range, as in ``blocks[start:stop]``.
+            rev (bool): run the inverses.
+            jac (bool): accumulate the log-determinant.
+            c (Tensor, optional): condition passed to every block.
+            logdet (Tensor, optional): the log-determinant so far ``(N,)``,
+                to continue a sum across ranges in the order of a single
+                run. Default: zeros.
+
+        Returns:
+            tuple[Tensor, Tensor | None]: the output and the accumulated
+            log-determinant (None unless ``jac``).
+        """
+        blocks = list(self.blocks)[start:stop]
+        if jac and logdet is None:
+            logdet = x.new_zeros(x.shape[0])
+        if not jac:
+            logdet = None
+        if self._needs_memory_saving(x, c, blocks):
+            segments = self._segments(blocks)
         else:
-            segments = [(False, list(self.blocks))]
-        for saving, blocks in (reversed(segments) if rev else segments):
+            segments = [(False, blocks)]
+        for saving, part in (reversed(segments) if rev else segments):
             if saving:
-                result = invertible_chain(blocks, x, rev=rev, jac=jac, c=c)
+                result = invertible_chain(part, x, rev=rev, jac=jac, c=c)
                 x, ld = result if jac else (result, None)
                 logdet = logdet + ld if jac else None
                 continue
-            for block in (reversed(blocks) if rev else blocks):
+            for block in (reversed(part) if rev else part):
                 if jac:
                     x, ld = block(x, rev=rev, jac=True, c=c)
                     logdet = logdet + ld
@@ -230,10 +266,10 @@ class InvertibleSequential(InvertibleModule):
         return x, logdet
 
     def _forward(self, x, c, jac):
-        return self._run(x, c, jac, rev=False)
+        return self.run(x, rev=False, jac=jac, c=c)
 
     def _inverse(self, y, c, jac):
-        return self._run(y, c, jac, rev=True)
+        return self.run(y, rev=True, jac=jac, c=c)
 
     def extra_repr(self) -> str:
         return (f'in_shape={self.shapes[0]}, out_shape={self.shapes[-1]}, '

@@ -22,7 +22,7 @@ A new coupling only writes its two half-transforms::
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -35,7 +35,7 @@ from .reshapes import channel_concat, channel_split
 __all__ = [
     'SOFT_CLAMPS', 'register_soft_clamp', 'CouplingBase', 'AdditiveCoupling',
     'AffineCoupling', 'RealNVPCoupling', 'GlowCoupling',
-    'EnhancedAffineCoupling'
+    'EnhancedAffineCoupling', 'EnhancedCouplingOutput'
 ]
 
 #: name -> ``f(s, clamp)`` mapping raw subnet outputs to log-scales.
@@ -326,24 +326,35 @@ class GlowCoupling(CouplingBase):
         return y1, y2 * torch.exp(-log_s) - shift, sum_except_batch(log_s)
 
 
+class EnhancedCouplingOutput(NamedTuple):
+    """What :meth:`EnhancedAffineCoupling.forward_with_lr` returns."""
+
+    #: the block's output in the chosen direction, ``(N, C, H, W)``.
+    out: Tensor
+    #: the intermediate LR ``x1 + E(x2)`` (forward) or ``y1 + F(x2)``
+    #: (inverse), ``(N, split, H, W)``.
+    lr: Tensor
+    #: the log-determinant ``(N,)`` of the chosen direction, or None.
+    logdet: Optional[Tensor]
+
+
 @COUPLINGS.register_module()
 class EnhancedAffineCoupling(CouplingBase):
-    """SAIN's enhanced invertible block, exposing an intermediate LR::
+    """SAIN's enhanced invertible block, with an intermediate LR::
 
-        lr = x1 + E(x2)              # the high-quality LR (exposed)
+        lr = x1 + E(x2)              # the high-quality LR
         y1 = lr - F(x2)
         s  = clamp * (2 * sigmoid(H(y1)) - 1)
         y2 = x2 * exp(s) + G(y1)
 
-    The inverse recomputes ``lr = y1 + F(x2)`` on the way back. After every
-    call (either direction) ``self.lr`` holds that intermediate LR tensor
-    (SAIN takes the shipped LR from inside its last enhanced block).
+    The inverse recomputes ``lr = y1 + F(x2)`` on the way back. Calling the
+    block follows the library's convention (``y = m(x)``, ``x = m(y,
+    rev=True)``); :meth:`forward_with_lr` runs the same computation and also
+    returns that intermediate LR (SAIN ships the LR taken from inside its
+    last enhanced block). The block keeps no state between calls, so it is
+    as safe in memory-efficient chains as any other.
     Log-det: ``sum(s)``. Subnets: E, F: C - split -> split; G, H: split -> C - split.
-    Because ``self.lr`` is read from outside, memory-efficient chains run
-    this block with ordinary autograd so that ``lr`` carries gradients.
     """
-
-    memory_efficient_safe = False
 
     def __init__(self, channels, split=None, subnet=None, clamp=1.0,
                  clamp_activation='sigmoid', cond_channels=0):
@@ -353,22 +364,47 @@ class EnhancedAffineCoupling(CouplingBase):
         self.F = self.build_subnet(self.split2, self.split1)
         self.G = self.build_subnet(self.split1, self.split2)
         self.H = self.build_subnet(self.split1, self.split2)
-        self.lr: Optional[Tensor] = None
 
-    def couple(self, x1, x2, c):
+    def couple_with_lr(self, x1, x2, c):
+        """Forward half-transforms: ``(y1, y2, logdet, lr)``."""
         h2 = self.cond(x2, c)
-        self.lr = x1 + self.E(h2)
-        y1 = self.lr - self.F(h2)
+        lr = x1 + self.E(h2)
+        y1 = lr - self.F(h2)
         h1 = self.cond(y1, c)
         s = self.log_scale(self.H(h1))
         y2 = x2 * torch.exp(s) + self.G(h1)
-        return y1, y2, sum_except_batch(s)
+        return y1, y2, sum_except_batch(s), lr
 
-    def uncouple(self, y1, y2, c):
+    def uncouple_with_lr(self, y1, y2, c):
+        """Inverse half-transforms: ``(x1, x2, forward logdet, lr)``."""
         h1 = self.cond(y1, c)
         s = self.log_scale(self.H(h1))
         x2 = (y2 - self.G(h1)) / torch.exp(s)
         h2 = self.cond(x2, c)
-        self.lr = y1 + self.F(h2)
-        x1 = self.lr - self.E(h2)
-        return x1, x2, sum_except_batch(s)
+        lr = y1 + self.F(h2)
+        x1 = lr - self.E(h2)
+        return x1, x2, sum_except_batch(s), lr
+
+    def couple(self, x1, x2, c):
+        return self.couple_with_lr(x1, x2, c)[:3]
+
+    def uncouple(self, y1, y2, c):
+        return self.uncouple_with_lr(y1, y2, c)[:3]
+
+    def forward_with_lr(self,
+                        x: Tensor,
+                        rev: bool = False,
+                        jac: bool = False,
+                        c: Optional[Tensor] = None) -> EnhancedCouplingOutput:
+        """Run the block (as ``self(x, rev, jac, c)``) and also return the
+        intermediate LR; see :class:`EnhancedCouplingOutput`."""
+        self._check_input(x, rev)
+        if rev:
+            y1, y2 = channel_split(x, self.split1)
+            x1, x2, logdet, lr = self.uncouple_with_lr(y1, y2, c)
+            out, logdet = channel_concat((x1, x2)), -logdet
+        else:
+            x1, x2 = channel_split(x, self.split1)
+            y1, y2, logdet, lr = self.couple_with_lr(x1, x2, c)
+            out = channel_concat((y1, y2))
+        return EnhancedCouplingOutput(out, lr, logdet if jac else None)

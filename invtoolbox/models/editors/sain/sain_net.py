@@ -122,10 +122,10 @@ class SAINNet(nn.Module):
         subnet (dict): ``SUBNETS`` config of every E/F/G/H network.
             Default: ``dict(type='DenseBlock', growth=32, init='xavier')``.
         clamp (float): coupling clamp. Default: 1.0 (official).
-        memory_efficient (bool): see :class:`InvertibleSequential`; the
-            enhanced blocks expose their LR and always run with ordinary
-            autograd, the Haar and vanilla blocks recompute their inputs.
-            Default: False.
+        memory_efficient (bool): see :class:`InvertibleSequential`: every
+            block but the last enhanced one (whose intermediate LR is
+            shipped) recomputes its input in backward instead of storing
+            it. Default: False.
     """
 
     def __init__(self,
@@ -164,9 +164,15 @@ class SAINNet(nn.Module):
         return self.inn.memory_efficient
 
     @property
+    def lr_block_index(self) -> int:
+        """Index in :attr:`inn` of the last enhanced block, whose
+        intermediate LR is shipped."""
+        return self.num_haar + self.e_blocks - 1
+
+    @property
     def last_enhanced_block(self) -> nn.Module:
         """The enhanced block whose intermediate LR is shipped."""
-        return self.inn[self.num_haar + self.e_blocks - 1]
+        return self.inn[self.lr_block_index]
 
     def lr_size(self, height: int, width: int) -> Tuple[int, int]:
         """(h, w) of the LR image of an ``height x width`` HR image."""
@@ -180,17 +186,31 @@ class SAINNet(nn.Module):
                                                         Tensor]]:
         """The official ``SAINet.forward``: ``(out, lr)`` forward,
         ``(x, lr_recon)`` with ``rev=True``; ``jac=True`` adds the
-        ``(N,)`` log-determinant (see the class docstring)."""
-        result = self.inn(x, rev=rev, jac=jac)
-        block = self.last_enhanced_block
-        lr = block.lr
-        # Do not keep a reference to a graph tensor on the module (it would
-        # pin the graph and make the model un-deep-copyable).
-        block.lr = None
+        ``(N,)`` log-determinant (see the class docstring).
+
+        The chain runs in three parts: the blocks before the last enhanced
+        block, that block (which returns its intermediate LR with
+        :meth:`~invtoolbox.models.inn.EnhancedAffineCoupling.forward_with_lr`),
+        and the blocks after it; each part runs in memory-efficient mode
+        when the network has it.
+        """
+        k = self.lr_block_index
+        block = self.inn[k]
+        if rev:
+            h, logdet = self.inn.run(x, k + 1, None, rev=True, jac=jac)
+            res = block.forward_with_lr(h, rev=True, jac=jac)
+            logdet = logdet + res.logdet if jac else None
+            out, logdet = self.inn.run(res.out, 0, k, rev=True, jac=jac,
+                                       logdet=logdet)
+        else:
+            h, logdet = self.inn.run(x, 0, k, jac=jac)
+            res = block.forward_with_lr(h, jac=jac)
+            logdet = logdet + res.logdet if jac else None
+            out, logdet = self.inn.run(res.out, k + 1, None, jac=jac,
+                                       logdet=logdet)
         if jac:
-            out, logdet = result
-            return out, lr, logdet
-        return result, lr
+            return out, res.lr, logdet
+        return out, res.lr
 
     def num_official_params(self) -> int:
         """Parameter count as the official code reports it (the fixed Haar
