@@ -127,5 +127,5 @@ def test_sweep_needs_a_rescaling_model(tmp_path):
         test_dataloader=loader(tmp_path / 'a', 'SetA'),
         test_evaluator=dict(type='PSNR'),
         test_cfg=dict(type='CodecSweepTestLoop', codecs=[None]))
-    with pytest.raises(TypeError, match='set_test_codec'):
+    with pytest.raises(TypeError, match='no rescaling capability'):
         runner.test()

@@ -15,9 +15,10 @@ column per codec::
     PSNR_Y    | JPEG-30 | JPEG-50 | ...
     Set5      | 32.1234 | 33.9876 | ...
 
-The model must have ``set_test_codec(codec)`` (IRN, IRN-CRM and SAIN do):
-the loop sets each codec in turn and restores the model's own codec at the
-end.
+The model must have the rescaling capability
+(:class:`~invtoolbox.models.base_models.RescalingMixin`: IRN, IRN-CRM and
+SAIN have it): the loop sets each codec in turn through it and restores the
+model's own codec at the end.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from ...models.base_models import RescalingMixin
 from ...registry import DEGRADATIONS, LOOPS
 from .multi_loops import MultiTestLoop, render_table
 
@@ -134,12 +136,13 @@ class CodecSweepTestLoop(MultiTestLoop):
         metric; return all metrics."""
         runner = self.runner
         model = self._model()
-        if not hasattr(model, 'set_test_codec'):
+        if not isinstance(model, RescalingMixin):
             raise TypeError(
                 f'{type(self).__name__}: {type(model).__name__} has no '
-                'set_test_codec(codec); the codec sweep needs a rescaling '
-                'model such as IRN or SAIN.')
-        previous = getattr(model, 'test_codec', None)
+                'rescaling capability (downscale, transmit through a codec, '
+                'upscale); the codec sweep needs a rescaling model such as '
+                'IRN or SAIN.')
+        previous = model.test_codec
         runner.call_hook('before_test')
         runner.call_hook('before_test_epoch')
         runner.model.eval()
@@ -164,7 +167,7 @@ class CodecSweepTestLoop(MultiTestLoop):
                         tables.setdefault(metric, OrderedDict()).setdefault(
                             dataset, OrderedDict())[label] = value
         finally:
-            model.set_test_codec(previous)
+            model.test_codec = previous
         text = '\n\n'.join(
             format_sweep_table(metric, rows)
             for metric, rows in tables.items())

@@ -6,31 +6,19 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Union
 
 import torch
-from mmengine.dist import get_rank
-from mmengine.logging import MessageHub
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ....errors import ShapeError
 from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
 from ....tasks import BaseRICTask, build_task
+from ...base_models import BaseEditModel, ModuleCfg
 from ...degradations import NoiseQuantization
-from ..irn.irn import _build, _merge_cfg, seeded_generator
 
 __all__ = ['IICNet']
 
-ModuleCfg = Union[dict, nn.Module, None]
-
 #: the loss terms of the objective, in the order they are reported.
 LOSS_NAMES = ('embed_loss', 'freq_loss', 'restore_loss')
-
-TRAIN_CFG_DEFAULTS = dict(
-    seed=None,  # noise seed; None: torch.initial_seed() (= the run's seed)
-)
-TEST_CFG_DEFAULTS = dict(
-    quantize=True,  # restore from the 8-bit embedding (official test)
-)
 
 
 def _build_task(task) -> BaseRICTask:
@@ -42,7 +30,7 @@ def _build_task(task) -> BaseRICTask:
 
 
 @MODELS.register_module()
-class IICNet(BaseModel):
+class IICNet(BaseEditModel):
     """IICNet: A Generic Framework for Reversible Image Conversion
     (Cheng, Xie, Chen, ICCV 2021).
 
@@ -71,8 +59,7 @@ class IICNet(BaseModel):
 
     **Reproducible noise.** The training noise is drawn from a CPU
     generator seeded with ``(seed, iteration, rank)`` (iteration from
-    mmengine's ``MessageHub``), as :class:`~invtoolbox.models.IRN` draws its
-    latents, so a resumed run draws the noise of an uninterrupted one on any
+    mmengine's ``MessageHub``; see :class:`BaseEditModel`), so a resumed run draws the noise of an uninterrupted one on any
     device. ``train_cfg.seed=None`` takes ``torch.initial_seed()``.
 
     **Test path** (``predict``): ``e_q = round(e * 255) / 255`` (clamped,
@@ -101,6 +88,13 @@ class IICNet(BaseModel):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
+    TRAIN_CFG_DEFAULTS = dict(
+        seed=None,  # noise seed; None: torch.initial_seed() (= run's seed)
+    )
+    TEST_CFG_DEFAULTS = dict(
+        quantize=True,  # restore from the 8-bit embedding (official test)
+    )
+
     def __init__(self,
                  task: Union[dict, BaseRICTask],
                  generator: Optional[dict] = None,
@@ -112,7 +106,9 @@ class IICNet(BaseModel):
                  data_preprocessor: ModuleCfg = dict(type='DataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
-            data_preprocessor=_build(MODELS, data_preprocessor),
+            data_preprocessor=data_preprocessor,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
             init_cfg=init_cfg)
         name = type(self).__name__
         self.task = _build_task(task)
@@ -127,14 +123,15 @@ class IICNet(BaseModel):
             raise ValueError(f'{name}: unknown loss name(s) {unknown}; the '
                              f'objective has {list(LOSS_NAMES)}.')
         loss_cfgs.update(losses or {})
-        for key in LOSS_NAMES:
-            setattr(self, key, _build(LOSSES, loss_cfgs.get(key)))
-        self.quantization = _build(DEGRADATIONS, quantization)
-        self.train_cfg = _merge_cfg(train_cfg, TRAIN_CFG_DEFAULTS,
-                                    'train_cfg', name)
-        self.test_cfg = _merge_cfg(test_cfg, TEST_CFG_DEFAULTS, 'test_cfg',
-                                   name)
-        self._local_step = 0
+        self.embed_loss = self.build(LOSSES, loss_cfgs.get('embed_loss'),
+                                     'embed_loss')
+        self.freq_loss = self.build(LOSSES, loss_cfgs.get('freq_loss'),
+                                    'freq_loss')
+        self.restore_loss = self.build(LOSSES,
+                                       loss_cfgs.get('restore_loss'),
+                                       'restore_loss')
+        self.quantization = self.build(DEGRADATIONS, quantization,
+                                       'quantization')
 
     def _build_generator(self, generator: Optional[dict]) -> nn.Module:
         name = type(self).__name__
@@ -149,7 +146,7 @@ class IICNet(BaseModel):
             if task.scale == 2:
                 cfg.setdefault(
                     'down', dict(type='haar', order='hl', use_conv1x1=True))
-            net = MODELS.build(cfg)
+            net = self.build(MODELS, cfg, 'generator')
         found = (getattr(net, 'num_images', None),
                  getattr(net, 'out_channels', None), getattr(net, 'scale',
                                                              None))
@@ -195,23 +192,6 @@ class IICNet(BaseModel):
                 f'reference returned shape {tuple(ref.shape)}, expected '
                 f'{expected}.')
         return self._to_network_order(ref)
-
-    def current_iteration(self) -> int:
-        """The training iteration: mmengine's ``MessageHub`` ``'iter'``, or
-        (outside a Runner) the number of loss computations so far."""
-        it = MessageHub.get_current_instance().get_info('iter')
-        return self._local_step if it is None else int(it)
-
-    def train_generator(self,
-                        iteration: Optional[int] = None) -> torch.Generator:
-        """The CPU generator of the training noise of ``iteration``
-        (seeded with ``(seed, iteration, rank)``)."""
-        seed = self.train_cfg['seed']
-        if seed is None:
-            seed = torch.initial_seed()
-        if iteration is None:
-            iteration = self.current_iteration()
-        return seeded_generator(seed, iteration, get_rank())
 
     def quantize(self, embedding: Tensor, noise: bool,
                  generator: Optional[torch.Generator] = None) -> Tensor:
@@ -310,39 +290,20 @@ class IICNet(BaseModel):
         self.task.check_images(inputs, 'inputs')
         return inputs
 
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        """Run the model.
-
-        Args:
-            inputs (Tensor): ``(N, K, 3, H, W)`` RGB in ``[0, 1]``, natural
-                order.
-            data_samples (list[DataSample], optional): meta information and
-                optionally ``gt_img`` (``(K, 3, H, W)``).
-            mode (str): ``'loss'`` -> dict of losses; ``'predict'`` -> list
-                of :class:`DataSample`; ``'tensor'`` -> the generator's
-                pre-quantisation embedding ``(N, c, H/s, W/s)`` (network
-                channel order).
-        """
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.generator(self.pack(self._images(inputs)))
-        raise ValueError(f"{type(self).__name__}.forward: mode must be "
-                         f"'loss', 'predict' or 'tensor', got {mode!r}.")
+    def forward_tensor(self, inputs: Tensor,
+                       data_samples: Optional[List[DataSample]] = None
+                       ) -> Tensor:
+        """``mode='tensor'``: the generator's pre-quantisation embedding
+        ``(N, c, H/s, W/s)`` (network channel order) of ``inputs`` ``(N, K,
+        3, H, W)``."""
+        return self.generator(self.pack(self._images(inputs)))
 
     def loss(self, inputs: Tensor,
              data_samples: Optional[List[DataSample]] = None
              ) -> Dict[str, Tensor]:
         """Training losses of a batch (see :meth:`compute_losses`)."""
         images = self._images(inputs)
-        generator = self.train_generator()
-        self._local_step += 1
-        return self.compute_losses(images, generator)
+        return self.compute_losses(images, self.next_train_generator())
 
     def predict(self, inputs: Tensor,
                 data_samples: Optional[List[DataSample]] = None
@@ -365,21 +326,12 @@ class IICNet(BaseModel):
             restored = restored.clamp(0, 1)
             reference = self.task.reference(images)
             quantized = self._to_network_order(quantized)
-        outputs = []
-        for i in range(images.shape[0]):
-            sample = data_samples[i] if data_samples else None
-            out = DataSample(
-                metainfo=dict(sample.metainfo) if sample is not None else {})
-            out.set_metainfo(
-                dict(image_names=tuple(self.task.image_names),
-                     reference_index=self.task.reference_index))
-            gt = sample.gt_img if sample is not None and 'gt_img' in sample \
-                else images[i]
-            out.set_data(
-                dict(
-                    gt_img=gt,
-                    pred_img=restored[i],
-                    pred_embed=quantized[i],
-                    ref_img=reference[i]))
-            outputs.append(out)
-        return outputs
+        return self.pack_predictions(
+            data_samples,
+            images.shape[0],
+            fields=dict(
+                pred_img=restored, pred_embed=quantized, ref_img=reference),
+            defaults=dict(gt_img=images),
+            metainfo=dict(
+                image_names=tuple(self.task.image_names),
+                reference_index=self.task.reference_index))

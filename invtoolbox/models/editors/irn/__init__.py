@@ -6,7 +6,7 @@ Networks: :class:`IRNNet` (the official ``InvRescaleNet``/``InvGreyNet``),
 Models: :class:`IRN`, :class:`IRNPlus`, :class:`IRNCRM`.
 See ``docs/irn.md``.
 """
-from .irn import IRN, seeded_generator
+from .irn import IRN
 from .irn_crm import IRNCRM
 from .irn_net import IRNNet, irn_block_configs
 from .irn_plus import IRNPlus
@@ -15,6 +15,5 @@ from .vgg_discriminator import VGGStyleDiscriminator
 
 __all__ = [
     'IRNNet', 'irn_block_configs', 'VGGStyleDiscriminator', 'RRDBNet',
-    'RRDB', 'ResidualDenseBlock', 'IRN', 'IRNPlus', 'IRNCRM',
-    'seeded_generator'
+    'RRDB', 'ResidualDenseBlock', 'IRN', 'IRNPlus', 'IRNCRM'
 ]

@@ -2,74 +2,21 @@
 """IRN: the invertible-rescaling model (objective, latents, test path)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
-from mmengine.dist import get_rank
-from mmengine.logging import MessageHub
-from mmengine.model import BaseModel
-from torch import Tensor, nn
+from torch import Tensor
 
 from ....errors import ShapeError
-from ....registry import DEGRADATIONS, LATENTS, LOSSES, MODELS
+from ....registry import LATENTS, LOSSES, MODELS
 from ....structures import DataSample
-from ...degradations.real_codecs import RealCodecBase
+from ...base_models import InvertibleRescalingModel, ModuleCfg
 
-__all__ = ['IRN', 'seeded_generator']
-
-ModuleCfg = Union[dict, nn.Module, None]
-#: marks an argument that defaults to the value in ``test_cfg``.
-_FROM_TEST_CFG = object()
-
-#: train_cfg keys and their defaults (official IRN ``train`` options).
-TRAIN_CFG_DEFAULTS = dict(
-    seed=None,  # latent seed; None: torch.initial_seed() (= the run's seed)
-    gaussian_scale=1.0,  # std of the latent in the backward pass
-    y_noise_prob=0.0,  # IJCV finetune: probability of adding noise to LR
-    y_noise_scale=0.0,  # ... and its std (0.01 in IRN_x2_finetune)
-)
-#: test_cfg keys and their defaults.
-TEST_CFG_DEFAULTS = dict(
-    latent='gaussian',  # 'gaussian' or 'zero'
-    seed=0,  # seed of the Gaussian latent of each image; None: global RNG
-    gaussian_scale=1.0,  # its std
-)
-
-
-def seeded_generator(*keys: int) -> torch.Generator:
-    """A CPU :class:`torch.Generator` seeded from a tuple of integers.
-
-    The integers (e.g. ``(seed, iteration, rank)``) are mixed with numpy's
-    ``SeedSequence``, so neighbouring tuples give unrelated streams and the
-    result does not depend on the Python version or platform.
-    """
-    entropy = [int(k) % (2**64) for k in keys]
-    state = np.random.SeedSequence(entropy).generate_state(2, np.uint32)
-    seed = (int(state[0]) << 31) ^ int(state[1])
-    return torch.Generator().manual_seed(seed)
-
-
-def _build(registry, cfg: ModuleCfg) -> Optional[nn.Module]:
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return registry.build(cfg)
-
-
-def _merge_cfg(given: Optional[dict], defaults: dict, name: str,
-               owner: str) -> dict:
-    cfg = dict(defaults)
-    given = dict(given or {})
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise ValueError(f'{owner}: unknown {name} key(s) {unknown}; '
-                         f'valid keys: {sorted(defaults)}.')
-    cfg.update(given)
-    return cfg
+__all__ = ['IRN']
 
 
 @MODELS.register_module()
-class IRN(BaseModel):
+class IRN(InvertibleRescalingModel):
     """Invertible Image Rescaling (Xiao et al., ECCV 2020; IJCV 2022).
 
     The generator (:class:`IRNNet`) maps the HR image ``x`` to
@@ -130,9 +77,20 @@ class IRN(BaseModel):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
-    #: ``test_cfg.latent`` value of the random test latent (drawn with
-    #: :meth:`sample_latent`); the other value is ``'zero'``.
-    random_latent = 'gaussian'
+    RANDOM_LATENT = 'gaussian'
+    #: train_cfg keys and their defaults (official IRN ``train`` options).
+    TRAIN_CFG_DEFAULTS = dict(
+        seed=None,  # latent seed; None: torch.initial_seed() (= the run's seed)
+        gaussian_scale=1.0,  # std of the latent in the backward pass
+        y_noise_prob=0.0,  # IJCV finetune: probability of adding noise to LR
+        y_noise_scale=0.0,  # ... and its std (0.01 in IRN_x2_finetune)
+    )
+    #: test_cfg keys and their defaults.
+    TEST_CFG_DEFAULTS = dict(
+        latent='gaussian',  # 'gaussian' or 'zero'
+        seed=0,  # seed of the Gaussian latent of each image; None: global RNG
+        gaussian_scale=1.0,  # its std
+    )
 
     def __init__(self,
                  generator: ModuleCfg,
@@ -152,73 +110,27 @@ class IRN(BaseModel):
                  data_preprocessor: ModuleCfg = dict(type='DataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
-            data_preprocessor=_build(MODELS, data_preprocessor),
+            generator,
+            quantization=quantization,
+            test_codec=test_codec,
+            data_preprocessor=data_preprocessor,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
             init_cfg=init_cfg)
-        name = type(self).__name__
-        self.generator = _build(MODELS, generator)
-        for attr in ('in_channels', 'lr_channels', 'scale'):
-            if not hasattr(self.generator, attr):
-                raise ValueError(
-                    f'{name}: the generator must be an IRN network '
-                    f'(IRNNet) exposing {attr!r}, got '
-                    f'{type(self.generator).__name__}.')
-        self.pixel_loss_forw = _build(LOSSES, pixel_loss_forw)
-        self.latent_loss = _build(LOSSES, latent_loss)
-        self.pixel_loss_back = _build(LOSSES, pixel_loss_back)
-        self.quantization = _build(DEGRADATIONS, quantization)
-        self.latent = _build(LATENTS, latent)
-        self.test_codec = None
-        self.set_test_codec(test_codec)
-        self.train_cfg = _merge_cfg(train_cfg, TRAIN_CFG_DEFAULTS,
-                                    'train_cfg', name)
-        self.test_cfg = _merge_cfg(test_cfg, TEST_CFG_DEFAULTS, 'test_cfg',
-                                   name)
-        if self.test_cfg['latent'] not in ('gaussian', 'zero'):
-            raise ValueError(f"{name}: test_cfg.latent must be 'gaussian' or "
-                             f"'zero', got {self.test_cfg['latent']!r}.")
+        self.pixel_loss_forw = self.build(LOSSES, pixel_loss_forw,
+                                          'pixel_loss_forw')
+        self.latent_loss = self.build(LOSSES, latent_loss, 'latent_loss')
+        self.pixel_loss_back = self.build(LOSSES, pixel_loss_back,
+                                          'pixel_loss_back')
+        self.latent = self.build(LATENTS, latent, 'latent')
         if not 0.0 <= float(self.train_cfg['y_noise_prob']) <= 1.0:
-            raise ValueError(f'{name}: train_cfg.y_noise_prob must be in '
-                             f"[0, 1], got {self.train_cfg['y_noise_prob']}.")
-        self._local_step = 0
+            raise ValueError(f'{type(self).__name__}: train_cfg.y_noise_prob '
+                             'must be in [0, 1], got '
+                             f"{self.train_cfg['y_noise_prob']}.")
 
     # ------------------------------------------------------------------
-    # properties
+    # building blocks
     # ------------------------------------------------------------------
-    @property
-    def scale(self) -> int:
-        return self.generator.scale
-
-    @property
-    def lr_channels(self) -> int:
-        return self.generator.lr_channels
-
-    @property
-    def latent_channels(self) -> int:
-        return self.generator.latent_channels
-
-    # ------------------------------------------------------------------
-    # randomness
-    # ------------------------------------------------------------------
-    def current_iteration(self) -> int:
-        """The training iteration: mmengine's ``MessageHub`` ``'iter'``, or
-        (outside a Runner) the number of loss computations so far."""
-        it = MessageHub.get_current_instance().get_info('iter')
-        return self._local_step if it is None else int(it)
-
-    def train_generator(self,
-                        iteration: Optional[int] = None) -> torch.Generator:
-        """The CPU generator of the training latents of ``iteration``.
-
-        Seeded with ``(train_cfg.seed or torch.initial_seed(), iteration,
-        rank)``; see the class docstring.
-        """
-        seed = self.train_cfg['seed']
-        if seed is None:
-            seed = torch.initial_seed()
-        if iteration is None:
-            iteration = self.current_iteration()
-        return seeded_generator(seed, iteration, get_rank())
-
     def sample_latent(self,
                       shape: Sequence[int],
                       like: Tensor,
@@ -229,26 +141,6 @@ class IRN(BaseModel):
         z = self.latent.sample(tuple(shape), generator=generator)
         z = z.to(device=like.device, dtype=like.dtype)
         return z * scale if scale != 1.0 else z
-
-    # ------------------------------------------------------------------
-    # building blocks
-    # ------------------------------------------------------------------
-    def check_hr_size(self, hr: Tensor, what: str = 'HR image') -> None:
-        """One-line error unless ``hr`` is ``(N, C_in, H, W)`` with H, W
-        multiples of the scale."""
-        name = type(self).__name__
-        c = self.generator.in_channels
-        if hr.dim() != 4 or hr.shape[1] != c:
-            raise ShapeError(f'{name}: expected the {what} as an (N, {c}, H, '
-                             f'W) batch, got shape {tuple(hr.shape)}.')
-        s = self.scale
-        h, w = hr.shape[2:]
-        if h % s or w % s:
-            raise ShapeError(
-                f'{name} (x{s}): {what} size {h}x{w} (HxW) is not divisible '
-                f'by {s}; mod-crop it to {h - h % s}x{w - w % s} (e.g. '
-                'invtoolbox.utils.modcrop, or a ModCrop step in the test '
-                'pipeline).')
 
     def forward_split(self, hr: Tensor) -> Tuple[Tensor, Tensor]:
         """``G(hr)`` split into the continuous LR ``(N, c, h, w)`` and the
@@ -332,153 +224,16 @@ class IRN(BaseModel):
         return losses
 
     # ------------------------------------------------------------------
-    # inference helpers
-    # ------------------------------------------------------------------
-    @torch.no_grad()
-    def downscale(self, hr: Tensor) -> Tensor:
-        """HR ``(N, C, H, W)`` -> the quantised LR ``(N, c, H/s, W/s)``
-        (8-bit values in ``[0, 1]``) that IRN ships."""
-        lr, _ = self.forward_split(hr)
-        return self.quantization(lr)
-
-    def _test_latent(self, lr: Tensor, latent: str, seed: Optional[int],
-                     gaussian_scale: float) -> Tensor:
-        n, _, h, w = lr.shape
-        shape = (1, self.latent_channels, h, w)
-        if latent == 'zero':
-            return lr.new_zeros((n, ) + shape[1:])
-        if latent != self.random_latent:
-            raise ValueError(f"{type(self).__name__}: latent must be "
-                             f"'{self.random_latent}' or 'zero', got "
-                             f'{latent!r}.')
-        draws = []
-        for _ in range(n):
-            gen = None
-            if seed is not None:
-                gen = torch.Generator().manual_seed(int(seed))
-            draws.append(self.sample_latent(shape, lr, gen, gaussian_scale))
-        return torch.cat(draws, dim=0)
-
-    @torch.no_grad()
-    def upscale(self,
-                lr: Tensor,
-                latent: Optional[str] = None,
-                seed=_FROM_TEST_CFG,
-                gaussian_scale: Optional[float] = None,
-                z: Optional[Tensor] = None) -> Tensor:
-        """Quantised LR ``(N, c, h, w)`` -> HR ``(N, C, h*s, w*s)``, not
-        clamped.
-
-        Args:
-            lr (Tensor): the LR image(s) in ``[0, 1]``.
-            latent (str, optional): ``'gaussian'`` or ``'zero'``. Default:
-                ``test_cfg.latent``.
-            seed (int, optional): seed of each image's Gaussian latent;
-                ``None`` uses the global RNG. Default: ``test_cfg.seed``.
-            gaussian_scale (float, optional): std of the Gaussian latent.
-                Default: ``test_cfg.gaussian_scale``.
-            z (Tensor, optional): an explicit latent; overrides the above.
-        """
-        name = type(self).__name__
-        c = self.lr_channels
-        if lr.dim() != 4 or lr.shape[1] != c:
-            raise ShapeError(f'{name}: expected the LR as an (N, {c}, h, w) '
-                             f'batch, got shape {tuple(lr.shape)}.')
-        if z is None:
-            latent = self.test_cfg['latent'] if latent is None else latent
-            if seed is _FROM_TEST_CFG:
-                seed = self.test_cfg['seed']
-            if gaussian_scale is None:
-                gaussian_scale = self.test_cfg['gaussian_scale']
-            z = self._test_latent(lr, latent, seed, float(gaussian_scale))
-        return self.reconstruct(lr, z)
-
-    def set_test_codec(self, codec: ModuleCfg) -> None:
-        """Set the lossy codec that the LR goes through at test time
-        (:meth:`transmit`): a ``DEGRADATIONS`` config or module such as
-        ``dict(type='RealJPEG', quality=30)``, or ``None`` for none. The
-        QF-sweep test loop (:class:`~invtoolbox.engine.CodecSweepTestLoop`)
-        calls this once per quality factor."""
-        if codec is None or isinstance(codec, nn.Module):
-            self.test_codec = codec
-        else:
-            self.test_codec = _build(DEGRADATIONS, codec)
-
-    def transmit(self, lr_q: Tensor) -> Tuple[Tensor, Optional[List[int]]]:
-        """What happens to the LR between sender and receiver at test time:
-        nothing, or the ``test_codec`` (e.g. real JPEG at a quality factor).
-        Returns ``(received LR, byte counts or None)``."""
-        if self.test_codec is None:
-            return lr_q, None
-        if isinstance(self.test_codec, RealCodecBase):
-            out = self.test_codec.code(lr_q)
-            return out.images, out.num_bytes
-        return self.test_codec(lr_q), None
-
-    # ------------------------------------------------------------------
     # mmengine interface
     # ------------------------------------------------------------------
-    def forward(self,
-                inputs: Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        """Run the model.
-
-        Args:
-            inputs (Tensor): ``(N, C, H, W)`` HR images in ``[0, 1]``.
-            data_samples (list[DataSample], optional): with ``lr_img`` (the
-                reference LR, needed for ``mode='loss'``), ``gt_img`` and
-                meta information.
-            mode (str): ``'loss'`` -> dict of losses; ``'predict'`` -> list
-                of :class:`DataSample`; ``'tensor'`` -> the raw generator
-                output ``(N, C*s^2, H/s, W/s)``.
-        """
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            self.check_hr_size(inputs)
-            return self.generator(inputs)
-        raise ValueError(f"{type(self).__name__}.forward: mode must be "
-                         f"'loss', 'predict' or 'tensor', got {mode!r}.")
-
     def loss(self, inputs: Tensor,
-             data_samples: Optional[List[DataSample]]) -> Dict[str, Tensor]:
-        """Training losses of a batch (see :meth:`compute_losses`)."""
+             data_samples: Optional[List[DataSample]] = None
+             ) -> Dict[str, Tensor]:
+        """Training losses of a batch of HR ``inputs`` ``(N, C, H, W)`` in
+        ``[0, 1]`` (see :meth:`compute_losses`); ``data_samples`` carry the
+        reference LR ``lr_img``."""
         lr_ref = None
         if self.pixel_loss_forw is not None:
-            if not data_samples:
-                raise ValueError(
-                    f'{type(self).__name__}: training needs data_samples '
-                    'with the reference LR (lr_img); check the pipeline.')
-            lr_ref = DataSample.stack(data_samples, 'lr_img').to(inputs)
-        generator = self.train_generator()
-        self._local_step += 1
-        return self.compute_losses(inputs, lr_ref, generator=generator)
-
-    def predict(self, inputs: Tensor,
-                data_samples: Optional[List[DataSample]] = None
-                ) -> List[DataSample]:
-        """Downscale, (transmit,) upscale; one :class:`DataSample` per image
-        with ``pred_img`` (``(C, H, W)`` in ``[0, 1]``), ``pred_lr`` (the
-        quantised LR ``(c, h, w)``), ``gt_img``, ``lr_img`` when given,
-        ``num_bytes`` when a codec ran, and the inputs' meta information."""
-        with torch.no_grad():
-            lr_q = self.downscale(inputs)
-            received, num_bytes = self.transmit(lr_q)
-            hr = self.upscale(received).clamp(0, 1)
-        outputs = []
-        for i in range(inputs.shape[0]):
-            sample = data_samples[i] if data_samples else None
-            out = DataSample(
-                metainfo=dict(sample.metainfo) if sample is not None else {})
-            gt = sample.gt_img if sample is not None and 'gt_img' in sample \
-                else inputs[i]
-            out.set_data(dict(gt_img=gt, pred_img=hr[i], pred_lr=lr_q[i]))
-            if sample is not None and 'lr_img' in sample:
-                out.lr_img = sample.lr_img
-            if num_bytes is not None:
-                out.num_bytes = int(num_bytes[i])
-            outputs.append(out)
-        return outputs
+            lr_ref = self.reference_lr(data_samples, inputs)
+        return self.compute_losses(
+            inputs, lr_ref, generator=self.next_train_generator())

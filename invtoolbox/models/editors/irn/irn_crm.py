@@ -2,14 +2,15 @@
 """IRN-Compression (IJCV): a frozen IRN x2 plus a JPEG restoration module."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor
 
 from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
-from .irn import IRN, ModuleCfg, _build
+from ...base_models import ModuleCfg, Transmission
+from .irn import IRN
 
 __all__ = ['IRNCRM']
 
@@ -28,7 +29,8 @@ class IRNCRM(IRN):
         loss_jpeg_rec = restoration_loss(R(J), LR_q)  # 1 * l2 (sum over C,H,W, batch mean)
 
     Test path (``predict``): ``J = JPEG_q(LR_q)`` (its size is reported as
-    ``num_bytes``), ``LR' = Quant(R(J))``, ``x_hat = G^-1(cat(LR', z))``.
+    ``num_bytes``; a ``test_codec``, e.g. from the QF-sweep loop, replaces
+    ``codec`` there), ``LR' = Quant(R(J))``, ``x_hat = G^-1(cat(LR', z))``.
     :meth:`upscale` takes the received (JPEG-decoded) LR and restores it
     first.
 
@@ -58,9 +60,14 @@ class IRNCRM(IRN):
                                  f'{key} from the config.')
             kwargs[key] = None
         super().__init__(generator, **kwargs)
-        self.restorer = _build(MODELS, restorer)
-        self.codec = _build(DEGRADATIONS, codec)
-        self.restoration_loss = _build(LOSSES, restoration_loss)
+        self.restorer = self.build(MODELS, restorer, 'restorer')
+        self.codec = self.build(DEGRADATIONS, codec, 'codec')
+        if not callable(getattr(self.codec, 'code', None)):
+            raise ValueError(
+                'IRNCRM: codec must be a real codec (RealJPEG or RealWebP), '
+                f'got {type(self.codec).__name__}.')
+        self.restoration_loss = self.build(LOSSES, restoration_loss,
+                                           'restoration_loss')
         self.generator.requires_grad_(False)
 
     def train(self, mode: bool = True) -> 'IRNCRM':
@@ -84,14 +91,23 @@ class IRNCRM(IRN):
         return dict(loss_jpeg_rec=self.restoration_loss(restored, lr_q))
 
     def loss(self, inputs: Tensor,
-             data_samples: Optional[List[DataSample]]) -> Dict[str, Tensor]:
-        self._local_step += 1
+             data_samples: Optional[List[DataSample]] = None
+             ) -> Dict[str, Tensor]:
+        self.next_train_generator()  # counts the batch; no randomness
         return self.compute_losses(inputs)
 
-    def transmit(self, lr_q: Tensor) -> Tuple[Tensor, Optional[List[int]]]:
-        """Real JPEG of the LR; returns the decoded LR and the file sizes."""
-        out = self.codec.code(lr_q)
-        return out.images, out.num_bytes
+    def transmit(self, lr_q: Tensor) -> Transmission:
+        """The real codec of the LR: ``test_codec`` when one is set (e.g.
+        by the QF-sweep loop), else the CRM's own ``codec``; returns the
+        decoded LR and the file sizes."""
+        codec = self.test_codec if self.test_codec is not None else self.codec
+        if not callable(getattr(codec, 'code', None)):
+            raise ValueError(
+                'IRNCRM: the test codec must be a real codec (RealJPEG or '
+                f'RealWebP): the CRM restores decoded files; got '
+                f'{type(codec).__name__}.')
+        out = codec.code(lr_q)
+        return Transmission(out.images, out.num_bytes)
 
     @torch.no_grad()
     def restore(self, lr_received: Tensor) -> Tensor:

@@ -9,8 +9,8 @@ from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
 
 from ....registry import LOSSES, MODELS
-from ....structures import DataSample
-from .irn import IRN, ModuleCfg, _build
+from ...base_models import ModuleCfg
+from .irn import IRN
 
 __all__ = ['IRNPlus']
 
@@ -69,6 +69,9 @@ class IRNPlus(IRN):
         **kwargs: the other :class:`IRN` arguments.
     """
 
+    TRAIN_CFG_DEFAULTS = dict(IRN.TRAIN_CFG_DEFAULTS,
+                              **PLUS_TRAIN_CFG_DEFAULTS)
+
     def __init__(self,
                  generator: ModuleCfg,
                  discriminator: ModuleCfg,
@@ -85,11 +88,6 @@ class IRNPlus(IRN):
                  latent_loss: ModuleCfg = None,
                  train_cfg: Optional[dict] = None,
                  **kwargs) -> None:
-        train_cfg = dict(train_cfg or {})
-        plus_cfg = dict(PLUS_TRAIN_CFG_DEFAULTS)
-        for key in PLUS_TRAIN_CFG_DEFAULTS:
-            if key in train_cfg:
-                plus_cfg[key] = int(train_cfg.pop(key))
         super().__init__(
             generator,
             pixel_loss_forw=pixel_loss_forw,
@@ -97,17 +95,23 @@ class IRNPlus(IRN):
             pixel_loss_back=pixel_loss_back,
             train_cfg=train_cfg,
             **kwargs)
-        if plus_cfg['disc_steps'] < 1 or plus_cfg['disc_init_steps'] < 0:
+        for key in PLUS_TRAIN_CFG_DEFAULTS:
+            self.train_cfg[key] = int(self.train_cfg[key])
+        if self.train_cfg['disc_steps'] < 1 or \
+                self.train_cfg['disc_init_steps'] < 0:
             raise ValueError(
                 'IRNPlus: train_cfg.disc_steps must be >= 1 and '
-                f'disc_init_steps >= 0, got {plus_cfg}.')
-        self.train_cfg.update(plus_cfg)
-        self.discriminator = _build(MODELS, discriminator)
+                f"disc_init_steps >= 0, got disc_steps="
+                f"{self.train_cfg['disc_steps']}, disc_init_steps="
+                f"{self.train_cfg['disc_init_steps']}.")
+        self.discriminator = self.build(MODELS, discriminator,
+                                        'discriminator')
         if self.discriminator is None:
             raise ValueError('IRNPlus needs a discriminator config, e.g. '
                              "dict(type='VGGStyleDiscriminator').")
-        self.gan_loss = _build(LOSSES, gan_loss)
-        self.perceptual_loss = _build(LOSSES, perceptual_loss)
+        self.gan_loss = self.build(LOSSES, gan_loss, 'gan_loss')
+        self.perceptual_loss = self.build(LOSSES, perceptual_loss,
+                                          'perceptual_loss')
 
     def generator_updates(self, iteration: int) -> bool:
         """Whether the generator is trained at ``iteration`` (0-based)."""
@@ -141,49 +145,51 @@ class IRNPlus(IRN):
                    ) -> Dict[str, Tensor]:
         """One generator step (after the warm-up) and one discriminator
         step; returns the log variables."""
-        if not isinstance(optim_wrapper, OptimWrapperDict) or not {
-                'generator', 'discriminator'
-        } <= set(optim_wrapper.keys()):
-            raise ValueError(
-                'IRNPlus.train_step needs an OptimWrapperDict with '
-                "'generator' and 'discriminator' (optim_wrapper=dict("
-                "constructor='MultiOptimWrapperConstructor', generator=..., "
-                'discriminator=...)).')
-        data = self.data_preprocessor(data, True)
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            self.check_optim_wrappers(optim_wrapper,
+                                      ['generator', 'discriminator'])
+        return super().train_step(data, optim_wrapper)
+
+    def train_step_multi(self, data: dict, optim_wrapper: OptimWrapperDict
+                         ) -> Dict[str, Tensor]:
+        """See the class docstring; ``data`` is preprocessed."""
+        self.check_optim_wrappers(optim_wrapper,
+                                  ['generator', 'discriminator'])
         hr, samples = data['inputs'], data['data_samples']
         iteration = self.current_iteration()
-        rng = self.train_generator(iteration)
-        self._local_step += 1
+        rng = self.next_train_generator()
         log_vars: Dict[str, Tensor] = {}
 
-        g_optim = optim_wrapper['generator']
         _set_requires_grad(self.discriminator, False)
         if self.generator_updates(iteration):
             lr_ref = None
             if self.pixel_loss_forw is not None:
-                if not samples:
-                    raise ValueError('IRNPlus: training needs data_samples '
-                                     'with the reference LR (lr_img).')
-                lr_ref = DataSample.stack(samples, 'lr_img').to(hr)
-            with g_optim.optim_context(self.generator):
+                lr_ref = self.reference_lr(samples, hr)
+            state = {}
+
+            def generator_losses():
                 fake, lr, z_forw = self._fake(hr, rng)
-                losses = self.generator_losses(hr, lr_ref, fake, lr, z_forw)
-                parsed, log_g = self.parse_losses(losses)
-                g_optim.update_params(parsed)
-            log_vars.update(log_g)
+                state['fake'] = fake
+                return self.generator_losses(hr, lr_ref, fake, lr, z_forw)
+
+            log_vars.update(
+                self.optimizer_step(optim_wrapper['generator'],
+                                    self.generator, generator_losses))
+            fake = state['fake']
         else:
             with torch.no_grad():
                 fake, _, _ = self._fake(hr, rng)
 
-        d_optim = optim_wrapper['discriminator']
         _set_requires_grad(self.discriminator, True)
-        with d_optim.optim_context(self.discriminator):
+
+        def discriminator_losses():
             loss_real = self.gan_loss(
                 self.discriminator(hr), True, is_disc=True)
             loss_fake = self.gan_loss(
                 self.discriminator(fake.detach()), False, is_disc=True)
-            parsed_d, log_d = self.parse_losses(
-                dict(loss_disc=loss_real + loss_fake))
-            d_optim.update_params(parsed_d)
+            return dict(loss_disc=loss_real + loss_fake)
+
+        log_d = self.optimizer_step(optim_wrapper['discriminator'],
+                                    self.discriminator, discriminator_losses)
         log_vars['loss_disc'] = log_d['loss_disc']
         return log_vars

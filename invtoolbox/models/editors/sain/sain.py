@@ -4,30 +4,19 @@ codecs, latents, test path)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from ....errors import ShapeError
-from ....registry import DEGRADATIONS, MODELS
+from ....registry import DEGRADATIONS, LOSSES, MODELS
+from ....structures import DataSample
+from ...base_models import InvertibleRescalingModel, ModuleCfg
 from ...degradations.real_codecs import RealCodecBase
-from ..irn.irn import IRN, ModuleCfg, _build, _merge_cfg
 
 __all__ = ['SAIN']
 
-#: train_cfg keys and their defaults.
-TRAIN_CFG_DEFAULTS = dict(
-    seed=None,  # latent seed; None: torch.initial_seed() (= the run's seed)
-    gaussian_scale=1.0,  # multiplies the GMM sample of the backward pass
-    codec_threads=0,  # threads encoding the real-codec targets; 0: inline
-)
-#: test_cfg keys and their defaults.
-TEST_CFG_DEFAULTS = dict(
-    latent='gmm',  # 'gmm' (official) or 'zero'
-    seed=0,  # seed of the GMM latent of each image; None: global RNG
-    gaussian_scale=1.0,  # multiplies it
-)
 #: the loss terms averaged in the official total (see SAIN.parse_losses).
 LR_TERMS = ('loss_fit1', 'loss_fit2', 'loss_reg', 'loss_rel')
 
@@ -56,7 +45,7 @@ def _build_codec(cfg: ModuleCfg, what: str, real_only: bool):
 
 
 @MODELS.register_module()
-class SAIN(IRN):
+class SAIN(InvertibleRescalingModel):
     """Self-Asymmetric Invertible Network (Yang et al., AAAI 2023): IRN made
     robust to JPEG / WebP compression of the LR.
 
@@ -89,7 +78,8 @@ class SAIN(IRN):
     only through the reparameterised samples of the backward pass (no
     likelihood term), as in the official code.
 
-    **Randomness.** As :class:`IRN`: the training latents come from a CPU
+    **Randomness.** As for every editor (:class:`BaseEditModel`): the
+    training latents come from a CPU
     generator seeded with ``(seed, iteration, rank)``; the test latent of
     each image from ``test_cfg.seed``.
 
@@ -137,7 +127,19 @@ class SAIN(IRN):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
-    random_latent = 'gmm'
+    RANDOM_LATENT = 'gmm'
+    #: train_cfg keys and their defaults.
+    TRAIN_CFG_DEFAULTS = dict(
+        seed=None,  # latent seed; None: torch.initial_seed() (= run's seed)
+        gaussian_scale=1.0,  # multiplies the GMM sample of the backward pass
+        codec_threads=0,  # threads encoding the real-codec targets; 0: inline
+    )
+    #: test_cfg keys and their defaults.
+    TEST_CFG_DEFAULTS = dict(
+        latent='gmm',  # 'gmm' (official) or 'zero'
+        seed=0,  # seed of the GMM latent of each image; None: global RNG
+        gaussian_scale=1.0,  # multiplies it
+    )
 
     def __init__(self,
                  generator: ModuleCfg,
@@ -155,43 +157,31 @@ class SAIN(IRN):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: ModuleCfg = dict(type='DataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
-        generator = _build(MODELS, generator)
-        if not isinstance(getattr(generator, 'gmm', None), nn.Module) or \
-                not hasattr(generator, 'last_enhanced_block'):
-            raise ValueError(
-                'SAIN: the generator must be a SAIN network (SAINNet, with '
-                'its Gaussian mixture gmm), got '
-                f'{type(generator).__name__}.')
+        super().__init__(
+            generator,
+            quantization=quantization,
+            test_codec=test_codec,
+            data_preprocessor=data_preprocessor,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
         if pixel_loss_forw is None:
             pixel_loss_forw = dict(
                 type='MSELoss',
-                loss_weight=float(generator.scale**2),
+                loss_weight=float(self.generator.scale**2),
                 reduction='batch_sum')
         if pixel_loss_back is None:
             raise ValueError('SAIN: pixel_loss_back is required (the HR '
                              'reconstruction term).')
-        super().__init__(
-            generator,
-            pixel_loss_forw=pixel_loss_forw,
-            latent_loss=None,
-            pixel_loss_back=pixel_loss_back,
-            quantization=quantization,
-            latent=None,
-            test_codec=test_codec,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+        self.pixel_loss_forw = self.build(LOSSES, pixel_loss_forw,
+                                          'pixel_loss_forw')
+        self.pixel_loss_back = self.build(LOSSES, pixel_loss_back,
+                                          'pixel_loss_back')
         self.diff_codec = _build_codec(diff_codec, 'diff_codec', False)
         self.train_codec = _build_codec(train_codec, 'train_codec', True)
         if self.train_codec is None:
             raise ValueError("SAIN: train_codec is required, e.g. "
                              "dict(type='RealJPEG', quality=75).")
-        self.train_cfg = _merge_cfg(train_cfg, TRAIN_CFG_DEFAULTS,
-                                    'train_cfg', 'SAIN')
-        self.test_cfg = _merge_cfg(test_cfg, TEST_CFG_DEFAULTS, 'test_cfg',
-                                   'SAIN')
-        if self.test_cfg['latent'] not in ('gmm', 'zero'):
-            raise ValueError("SAIN: test_cfg.latent must be 'gmm' or 'zero', "
-                             f"got {self.test_cfg['latent']!r}.")
         threads = self.train_cfg['codec_threads']
         if isinstance(threads, bool) or not isinstance(threads, int) or \
                 threads < 0:
@@ -199,29 +189,24 @@ class SAIN(IRN):
                              f'>= 0 (0: encode inline), got {threads!r}.')
         self._codec_pool: Optional[ThreadPoolExecutor] = None
 
+    def check_generator(self, generator) -> None:
+        """The generator must be a SAIN network (with its mixture)."""
+        if not isinstance(getattr(generator, 'gmm', None), nn.Module) or \
+                not hasattr(generator, 'lr_block_index'):
+            raise ValueError(
+                'SAIN: the generator must be a SAIN network (SAINNet, with '
+                'its Gaussian mixture gmm), got '
+                f'{type(generator).__name__}.')
+        super().check_generator(generator)
+
     # ------------------------------------------------------------------
     # the latent lives in the generator
     # ------------------------------------------------------------------
     @property
     def latent(self) -> nn.Module:
-        """The Gaussian mixture of the latent (``generator.gmm``)."""
+        """The Gaussian mixture of the latent (``generator.gmm``); configure
+        it with ``generator.gmm_components``."""
         return self.generator.gmm
-
-    @latent.setter
-    def latent(self, value) -> None:
-        # IRN.__init__ assigns its (absent) latent; SAIN's is the generator's.
-        if value is not None:
-            raise ValueError('SAIN: the latent is the generator\'s Gaussian '
-                             'mixture (generator.gmm); configure it with '
-                             'generator.gmm_components.')
-
-    def __setattr__(self, name: str, value) -> None:
-        # nn.Module would register a module value as a new submodule instead
-        # of calling the property setter.
-        if name == 'latent':
-            type(self).latent.fset(self, value)
-            return
-        super().__setattr__(name, value)
 
     def sample_latent(self,
                       shape: Sequence[int],
@@ -384,18 +369,21 @@ class SAIN(IRN):
         return total, log_vars
 
     # ------------------------------------------------------------------
-    # inference helpers
+    # mmengine interface, test codec
     # ------------------------------------------------------------------
-    @torch.no_grad()
-    def downscale(self, hr: Tensor) -> Tensor:
-        """HR ``(N, 3, H, W)`` -> the quantised high-quality LR
-        ``(N, 3, H/s, W/s)`` that SAIN ships (before any codec)."""
-        _, lr = self.encode(hr)
-        return self.quantization(lr)
+    def loss(self, inputs: Tensor,
+             data_samples: Optional[List[DataSample]] = None
+             ) -> Dict[str, Tensor]:
+        """Training losses of a batch of HR ``inputs`` (see
+        :meth:`compute_losses`); ``data_samples`` carry the bicubic LR
+        ``lr_img``."""
+        lr_ref = self.reference_lr(data_samples, inputs)
+        return self.compute_losses(
+            inputs, lr_ref, generator=self.next_train_generator())
 
-    def set_test_codec(self, codec: ModuleCfg) -> None:
-        """Set the codec the LR goes through at test time: a real codec
-        config or module (``dict(type='RealJPEG', quality=30)``,
-        ``RealWebP``; ``DiffJPEG`` for simulated tests) or None. Unknown
-        types and qualities outside 1..100 raise a one-line ValueError."""
-        self.test_codec = _build_codec(codec, 'test_codec', False)
+    def build_test_codec(self, codec: ModuleCfg):
+        """A real codec config or module (``dict(type='RealJPEG',
+        quality=30)``, ``RealWebP``; ``DiffJPEG`` for simulated tests) or
+        None. Unknown types and qualities outside 1..100 raise a one-line
+        ValueError."""
+        return _build_codec(codec, 'test_codec', False)

@@ -1,0 +1,26 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""The base of every editor and the capabilities a model opts into.
+
+- :class:`BaseEditModel`: parts built from config dicts, the seeded
+  per-iteration, per-rank training RNG, ``mode`` dispatch, ``DataSample``
+  packing, ``train_step`` for several optimizers;
+- :class:`RescalingMixin`: downscale, transmit through a codec, upscale
+  (IRN, SAIN; the QF-sweep test loop talks to it);
+- :class:`InvertibleRescalingModel`: the base of invertible rescalers whose
+  network maps HR to LR plus a latent (IRN and SAIN are siblings on it);
+- :class:`LearnedCodecMixin`: compress, decompress, update, an auxiliary
+  loss with its own optimizer (InvCompress).
+
+See ``docs/architecture.md``.
+"""
+from .base_edit_model import (BaseEditModel, ModuleCfg, build_module,
+                              merge_cfg, seeded_generator)
+from .invertible_rescaling import InvertibleRescalingModel
+from .learned_codec import LearnedCodecMixin, match_parameter_names
+from .rescaling import RescaleResult, RescalingMixin, Transmission
+
+__all__ = [
+    'BaseEditModel', 'ModuleCfg', 'build_module', 'merge_cfg',
+    'seeded_generator', 'RescalingMixin', 'RescaleResult', 'Transmission',
+    'InvertibleRescalingModel', 'LearnedCodecMixin', 'match_parameter_names'
+]
