@@ -368,6 +368,19 @@ def test_missing_and_corrupt_files(tmp_path):
             assert not isinstance(err.value, UntrustedCheckpointError)
 
 
+def test_a_damaged_checkpoint_ends_the_tools_with_one_line(
+        tmp_path, tools, capsys, toy_plugin):
+    truncated = tmp_path / 'iter_8.pth'
+    torch.save({'state_dict': {'w': torch.ones(100)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    message = _via_test_tool(truncated, tmp_path, tools, capsys)
+    assert message.startswith('error: checkpoint ') and '\n' not in message
+    assert f'{truncated} cannot be read' in message, message
+    message = _via_infer(truncated, tmp_path, tools, capsys)
+    assert f'{truncated} cannot be read' in message, message
+    assert '\n' not in message
+
+
 # ---------------------------------------------------------------------------
 # Trusted paths: only what the user vouches for
 # ---------------------------------------------------------------------------
