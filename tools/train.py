@@ -10,8 +10,10 @@ Usage::
     tools/dist_train.sh CONFIG NUM_PROCS [args]      # torchrun, CPU or GPU
 
 ``--resume`` alone resumes from the latest checkpoint of the work dir (or
-starts from scratch when there is none); ``--resume CKPT`` resumes from that
-file, which you thereby declare trusted. A resumed run is bit-identical to an
+starts from scratch when there is none), read weights-only with the
+allow-list of ``invtoolbox.utils.checkpoint_trust``; ``--resume CKPT``
+resumes from that file, which you thereby declare trusted (loaded with
+``weights_only=False``). A resumed run is bit-identical to an
 uninterrupted one (see ``docs/tools.md``). Without a GPU, ``--launcher
 pytorch|slurm`` trains with the ``gloo`` backend. Bad input ends with one
 line ``error: ...`` on stderr and exit status 1 (set ``INVTB_TRACEBACK=1`` for
@@ -152,15 +154,15 @@ def is_config_error(err):
 
 
 def _resume_seed(checkpoint):
-    """The seed stored in a checkpoint the run is about to resume from."""
-    import torch
+    """The seed stored in a checkpoint the run is about to resume from (read
+    under the trust policy, as the Runner will read it)."""
+    from invtoolbox.utils import load_checkpoint_file
     try:
-        meta = torch.load(
-            checkpoint, map_location='cpu', mmap=True,
-            weights_only=False).get('meta', {})
-    except Exception:  # unreadable: the Runner reports it when resuming
+        loaded = load_checkpoint_file(checkpoint, 'cpu', mmap=True)
+    except Exception:  # unreadable or refused: the Runner reports it
         return None
-    return meta.get('seed')
+    meta = loaded.get('meta') if isinstance(loaded, dict) else None
+    return meta.get('seed') if isinstance(meta, dict) else None
 
 
 def setup_resume(cfg, resume):
@@ -281,8 +283,9 @@ def main(argv=None):
     if args.amp:
         setup_amp(cfg)
     setup_resume(cfg, args.resume)
-    # The run's own checkpoints are trusted; anything else is weights-only.
-    register_checkpoint_loader(trusted_paths=[cfg.work_dir])
+    # Every checkpoint (the run's own included) is loaded weights-only with
+    # the allow-list; only a file given to --resume CKPT is trusted.
+    register_checkpoint_loader()
     add_rng_state_hook(cfg)
 
     with runner_session(cfg, args.launcher, args.config) as runner:

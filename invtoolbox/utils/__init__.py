@@ -1,14 +1,17 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
+"""Leaf utilities: nothing here imports ``invtoolbox.engine``, ``.models``,
+``.apis``, ``.datasets`` or ``.evaluation`` (``register_all_modules`` imports
+them by name, when called); see ``tests/utils/test_leaf_imports.py``."""
+from .checkpoint_trust import (CheckpointError, UntrustedCheckpointError,
+                               is_trusted_checkpoint, load_checkpoint_file,
+                               register_checkpoint_loader,
+                               reset_trusted_checkpoint_paths,
+                               trust_checkpoint_path)
+from .compat import init_cpu_distributed, setup_cpu_distributed
 from .image import (bgr2ycbcr, img2tensor, modcrop, rgb2ycbcr, tensor2img,
                     ycbcr2bgr, ycbcr2rgb)
 from .imresize import imresize
 from .setup_env import PLUGIN_GROUP, import_plugins, register_all_modules
-# compat last: it imports invtoolbox.engine.hooks, which may use the above
-from .compat import (UntrustedCheckpointError, init_cpu_distributed,  # isort: skip
-                     is_trusted_checkpoint, load_checkpoint_file,
-                     register_checkpoint_loader,
-                     reset_trusted_checkpoint_paths, setup_cpu_distributed,
-                     trust_checkpoint_path)
 
 __all__ = [
     'register_all_modules', 'import_plugins', 'PLUGIN_GROUP', 'imresize',
@@ -16,7 +19,7 @@ __all__ = [
     'img2tensor', 'tensor2img'
 ]
 __all__ += [
-    'UntrustedCheckpointError', 'trust_checkpoint_path',
+    'CheckpointError', 'UntrustedCheckpointError', 'trust_checkpoint_path',
     'reset_trusted_checkpoint_paths', 'is_trusted_checkpoint',
     'load_checkpoint_file', 'register_checkpoint_loader',
     'init_cpu_distributed', 'setup_cpu_distributed'

@@ -1,14 +1,15 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Registration of every invtoolbox module and of third-party plugins."""
 import datetime
+import importlib
 import warnings
-from importlib import import_module
 
 from mmengine import DefaultScope
 
 from ..errors import PluginImportError
 
-#: Sub-packages whose import registers every built-in module.
+#: Sub-packages whose import registers every built-in module (imported by
+#: name, only when :func:`register_all_modules` is called).
 _PACKAGES = (
     'invtoolbox.apis',
     'invtoolbox.datasets',
@@ -66,6 +67,12 @@ def register_all_modules(init_default_scope: bool = True,
                          load_plugins: bool = True) -> None:
     """Register every invtoolbox module into the registries.
 
+    Imports every sub-package of :data:`_PACKAGES` by its dotted name with
+    ``importlib.import_module``, inside this function: the one place in
+    ``invtoolbox.utils`` that reaches the packages above it (``engine``,
+    ``models``, ``apis``, ...), so that importing ``invtoolbox.utils`` loads
+    none of them and ``utils`` stays a leaf without import cycles.
+
     Args:
         init_default_scope (bool): make ``invtoolbox`` the default scope of
             mmengine's registries (so ``type='IRN'`` resolves without a
@@ -75,7 +82,7 @@ def register_all_modules(init_default_scope: bool = True,
             packages in the ``invtoolbox.plugins`` entry-point group.
     """
     for name in _PACKAGES:
-        import_module(name)
+        importlib.import_module(name)
     if load_plugins:
         import_plugins()
     if not init_default_scope:

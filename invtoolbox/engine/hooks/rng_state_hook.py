@@ -47,6 +47,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
 from ...registry import HOOKS
+from ...utils.checkpoint_trust import register_checkpoint_loader
 
 CHECKPOINT_KEY = 'rng_states'
 
@@ -149,8 +150,8 @@ class RNGStateHook(Hook):
 
     # -- set-up -------------------------------------------------------------
     def before_run(self, runner) -> None:
-        # The checkpoints this hook extends must be resumable on torch >= 2.6.
-        from ...utils.compat import register_checkpoint_loader
+        # The checkpoints this hook extends must be resumable on torch >= 2.6
+        # (weights-only with the allow-list of the one trust policy).
         register_checkpoint_loader()
 
     # -- saving -------------------------------------------------------------
