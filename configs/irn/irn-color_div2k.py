@@ -2,10 +2,12 @@
 # A learnable 3x3 colour matrix (RGB->YUV initialised) + 8 affine couplings
 # with split 1: channel 0 is the grey image, channels 1-2 the latent. Loss:
 # 3 * l2(grey, BT.601 grey) + 1 * sum(z^2)/N + Charbonnier(x, x_hat) with the
-# latent set to zero in the backward pass; batch 8.
+# latent set to zero in the backward pass; batch 8. The loaders are those
+# of the x2 data bases; the pipelines and metrics below replace their
+# scale-dependent parts (IRN-Color does not rescale).
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/datasets/div2k_train.py',
-    '../_base_/datasets/sr_test.py',
+    '../_base_/default_runtime.py', '../_base_/datasets/div2k_train_x2.py',
+    '../_base_/datasets/sr_test_x2.py',
     '../_base_/schedules/adam_500k_multistep.py'
 ]
 

@@ -16,38 +16,17 @@
 # Difference from the official data: the LR reference is made on the fly
 # with MATLAB-exact bicubic from each GT patch; the official code reads
 # pre-extracted DIV2K sub-images and their official bicubic X2 files.
+# The model and schedule shared by both scales are in _sain_base.py; the data
+# of each scale in ../_base_/datasets/*_x<scale>.py.
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/datasets/div2k_train.py',
-    '../_base_/datasets/sr_test.py',
-    '../_base_/schedules/adam_500k_multistep.py'
+    './_sain_base.py', '../_base_/datasets/div2k_train_x2.py',
+    '../_base_/datasets/sr_test_x2.py'
 ]
 
 scale = 2
-train_quality = 75
-
 model = dict(
-    type='SAIN',
-    generator=dict(
-        type='SAINNet',
-        in_channels=3,
-        out_channels=3,
-        scale=scale,
-        e_blocks=5,
-        v_blocks=3,
-        gmm_components=5,
-        subnet=dict(type='DenseBlock', growth=32, init='xavier')),
-    pixel_loss_forw=dict(
-        type='MSELoss', loss_weight=scale**2, reduction='batch_sum'),
-    pixel_loss_back=dict(
-        type='CharbonnierLoss', loss_weight=1.0, reduction='batch_sum'),
-    diff_codec=dict(type='DiffJPEG', quality=train_quality,
-                    rounding='fourier'),
-    train_codec=dict(type='RealJPEG', quality=train_quality),
-    # the codec of validation; the QF sweep below replaces it per quality
-    test_codec=dict(type='RealJPEG', quality=train_quality),
-    train_cfg=dict(seed=None, gaussian_scale=1.0, codec_threads=0),
-    test_cfg=dict(latent='gmm', seed=0, gaussian_scale=1.0),
-    data_preprocessor=dict(type='DataPreprocessor'))
+    generator=dict(scale=scale, e_blocks=5, v_blocks=3),
+    pixel_loss_forw=dict(loss_weight=scale**2))
 
 # 128x128 GT patches (IRN uses 144, whose x2 LR is not a multiple of 16)
 train_pipeline = [

@@ -1,5 +1,5 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""configs/_base_: every file loads and builds; scale overrides; a short run."""
+"""configs/_base_: every file loads and builds; x4 data bases; a short run."""
 import uuid
 
 import numpy as np
@@ -19,28 +19,19 @@ from tests.helpers import REPO_ROOT, shared_path
 BASE = REPO_ROOT / 'configs' / '_base_'
 RUNTIME = BASE / 'default_runtime.py'
 SCHEDULE = BASE / 'schedules' / 'adam_500k_multistep.py'
-TRAIN_SET = BASE / 'datasets' / 'div2k_train.py'
-TEST_SETS = BASE / 'datasets' / 'sr_test.py'
+TRAIN_SET = BASE / 'datasets' / 'div2k_train_x2.py'
+TEST_SETS = BASE / 'datasets' / 'sr_test_x2.py'
+TRAIN_SET_X4 = BASE / 'datasets' / 'div2k_train_x4.py'
+TEST_SETS_X4 = BASE / 'datasets' / 'sr_test_x4.py'
 
+# an algorithm config at x4 picks its data by inheriting the x4 files
 X4_CHILD = """
 _base_ = [{bases}]
-scale = 4
-train_pipeline = [dict(t, scale=scale) if 'scale' in t else t
-                  for t in _base_.train_pipeline]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-test_pipeline = [dict(t, scale=scale) if 'scale' in t else t
-                 for t in _base_.test_pipeline]
-test_dataloader = [dict(loader, dataset=dict(loader.dataset,
-                                             pipeline=test_pipeline))
-                   for loader in _base_.test_dataloader]
-val_dataloader = test_dataloader[:2]
-test_evaluator = [dict(m, crop_border=scale) for m in _base_.test_evaluator]
-val_evaluator = test_evaluator
 """
 
 
-def write_child(tmp_path, text=X4_CHILD, bases=(RUNTIME, TRAIN_SET, TEST_SETS,
-                                                SCHEDULE)):
+def write_child(tmp_path, text=X4_CHILD, bases=(RUNTIME, TRAIN_SET_X4,
+                                                TEST_SETS_X4, SCHEDULE)):
     path = tmp_path / f'child_{uuid.uuid4().hex[:6]}.py'
     path.write_text(text.format(bases=', '.join(repr(str(b)) for b in bases)))
     return Config.fromfile(str(path))
@@ -60,7 +51,8 @@ def test_every_base_config_loads():
     assert {f.relative_to(BASE).as_posix() for f in files} >= {
         'default_runtime.py', 'datasets/div2k_train.py',
         'datasets/sr_test.py', 'schedules/adam_500k_multistep.py'
-    }
+    } | {f'datasets/{name}_x{s}.py' for name in ('div2k_train', 'sr_test')
+         for s in (2, 3, 4, 8)}
     for path in files:
         assert Config.fromfile(str(path)).keys(), path
 
@@ -170,7 +162,7 @@ def test_div2k_train_set_builds():
                      'RandomTranspose', 'GenerateBicubicLR', 'PackInputs']
 
 
-def test_algorithm_config_overrides_the_scale(tmp_path):
+def test_x4_data_bases_set_the_scale(tmp_path):
     cfg = write_child(tmp_path)
     for pipeline in (cfg.train_dataloader.dataset.pipeline,
                      *(loader.dataset.pipeline

@@ -1,0 +1,24 @@
+# The SR test sets of sr_test_x2.py (Set5, Set14, BSD100, Urban100,
+# DIV2K-val; the same folders, loaders and loops) at x8: GT mod-cropped to
+# 8, the x8 MATLAB-bicubic LR reference, Y-channel PSNR / SSIM with 8 pixels
+# cropped at each border. Validation: Set5 and Set14.
+_base_ = ['./sr_test_x2.py']
+
+test_pipeline = [
+    dict(type='LoadImageFromFile', key='gt'),
+    dict(type='ModCrop', key='gt', scale=8),
+    dict(type='GenerateBicubicLR', scale=8, key='gt', out_key='lr'),
+    dict(type='PackInputs', input_key='gt'),
+]
+# the x2 loaders, each with the x8 pipeline
+test_dataloader = [
+    dict(loader, dataset=dict(loader.dataset, pipeline=test_pipeline))
+    for loader in _base_.test_dataloader
+]
+val_dataloader = test_dataloader[:2]
+
+test_evaluator = [
+    dict(type='PSNR', crop_border=8, test_y_channel=True),
+    dict(type='SSIM', crop_border=8, test_y_channel=True),
+]
+val_evaluator = test_evaluator
