@@ -35,7 +35,7 @@ inn-report: venv
 	$(VPY) tools/analysis_tools/invertibility_report.py configs/inn/irn_x2_inn.py --image demo/kodim23_crop.png
 
 benchmark: venv
-	$(VPY) tools/analysis_tools/benchmark_inn.py
+	$(VPY) -m benchmarks.benchmark_inn
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -352,37 +352,3 @@ def test_bad_arguments(kwargs, match):
 def test_bad_inputs(x, match):
     with pytest.raises(ValueError, match=match):
         DiffJPEG()(x)
-
-
-# ---------------------------------------------------------------------------
-# The Kodak benchmark script
-# ---------------------------------------------------------------------------
-def _load_benchmark():
-    import importlib.util
-    from pathlib import Path
-    path = (Path(__file__).resolve().parents[3] / 'tools' / 'analysis_tools' /
-            'benchmark_diffjpeg.py')
-    spec = importlib.util.spec_from_file_location('benchmark_diffjpeg', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_benchmark_script_runs_on_one_image(capsys):
-    root = shared_path('data', 'kodak')
-    bench = _load_benchmark()
-    assert bench.main(
-        ['--data-root',
-         str(root), '--limit', '1', '--qualities', '75']) == 0
-    out = capsys.readouterr().out
-    assert 'over 1 Kodak images' in out
-    row = next(line for line in out.splitlines() if line.startswith('| 75 |'))
-    sim_vs_jpeg, sim_vs_orig, jpeg_vs_orig = map(float, row.split('|')[2:5])
-    assert sim_vs_jpeg > 33 and 25 < sim_vs_orig < jpeg_vs_orig + 1
-
-
-def test_benchmark_script_missing_data(tmp_path, capsys):
-    bench = _load_benchmark()
-    assert bench.main(['--data-root', str(tmp_path / 'nowhere')]) == 1
-    err = capsys.readouterr().err
-    assert 'not found' in err and '--data-root' in err

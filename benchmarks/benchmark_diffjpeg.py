@@ -8,9 +8,11 @@ decoded images, and for context each one against the original. With
 ``--variants`` it also measures the options that bring DiffJPEG closer to
 libjpeg (clamped / integer tables, fancy chroma upsampling, 8-bit YCbCr).
 
-Example::
+DiffJPEG runs on ``--device`` (the real codec always codes on the CPU).
 
-    python tools/analysis_tools/benchmark_diffjpeg.py \
+Example (from the repository root)::
+
+    python -m benchmarks.benchmark_diffjpeg \
         --data-root ../shared/data/kodak --variants
 """
 import argparse
@@ -19,11 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.benchmark_diffjpeg ...`')
 
-from invtoolbox.models.degradations import DiffJPEG, RealJPEG
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from benchmarks.profiling import (SHARED_ROOT, add_device_argument,  # noqa: E402
+                                  device_label, resolve_device)
+from invtoolbox.models.degradations import DiffJPEG, RealJPEG  # noqa: E402
 
 DEFAULT_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 75, 80, 90, 95)
 
@@ -53,9 +61,7 @@ def parse_args(argv=None):
         'Pillow JPEG on the Kodak images.')
     parser.add_argument(
         '--data-root',
-        default=str(
-            Path(__file__).resolve().parents[2].parent / 'shared' / 'data' /
-            'kodak'),
+        default=str(SHARED_ROOT / 'data' / 'kodak'),
         help='folder with the 24 Kodak PNGs (kodim01.png ... kodim24.png)')
     parser.add_argument('--qualities',
                         type=int,
@@ -70,6 +76,7 @@ def parse_args(argv=None):
                         type=int,
                         default=None,
                         help='use only the first N images (quick checks)')
+    add_device_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -95,10 +102,11 @@ def psnr_8bit(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    return x[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+    x = x[0].detach().cpu()
+    return x.clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
 
 
-def run(args) -> dict:
+def run(args, device='cpu') -> dict:
     images = load_images(Path(args.data_root), args.limit)
     variants = VARIANTS if args.variants else {'official': {}}
     results = {}
@@ -107,14 +115,16 @@ def run(args) -> dict:
             real = RealJPEG(quality)
             sims = {
                 name:
-                DiffJPEG(quality, rounding='round', subsampling='420', **opts)
+                DiffJPEG(quality, rounding='round', subsampling='420',
+                         **opts).to(device)
                 for name, opts in variants.items()
                 if not (quality == 100 and not opts)
             }
             rows = {name: [] for name in sims}
             real_vs_orig, sim_vs_orig, bpps = [], [], []
             for img in images:
-                x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+                x = (torch.from_numpy(img).permute(2, 0, 1)[None].float() /
+                     255).to(device)
                 coded = real.code(x)
                 jpeg = to_uint8(coded.images)
                 bpps.append(coded.bpp()[0])
@@ -162,15 +172,16 @@ def format_tables(report: dict, variants: bool) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    device = resolve_device(args.device)
     start = time.time()
     try:
-        report = run(args)
+        report = run(args, device)
     except (FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     print(format_tables(report, args.variants))
     print(f'\n({time.time() - start:.0f} s, torch {torch.__version__}, '
-          f'{torch.get_num_threads()} threads)')
+          f'{device_label(device)})')
     return 0
 
 

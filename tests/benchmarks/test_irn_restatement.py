@@ -1,20 +1,15 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """The benchmark baseline (a plain re-statement of official IRN) is faithful."""
-import importlib.util
-
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import shared_path
 
 
 @pytest.fixture(scope='module')
 def restatement():
-    path = REPO_ROOT / 'tools' / 'analysis_tools' / 'irn_restatement.py'
-    spec = importlib.util.spec_from_file_location('irn_restatement', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import irn_restatement
+    return irn_restatement
 
 
 def test_matches_official_vectors(restatement):

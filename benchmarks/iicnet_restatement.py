@@ -14,23 +14,19 @@ weights, backward, gradient clipping at 10, Adam 2e-4 with weight decay
 It keeps the official state-dict layout (``0.`` relation module, ``1.``
 downscaling, ``2.`` couplings; the channel squeeze and the quantiser have no
 weights), so the official weights load as they are with ``strict=True``;
-``tests/tools/test_iicnet_restatement.py`` checks it against the official
+``tests/benchmarks/test_iicnet_restatement.py`` checks it against the official
 reference vectors. Tensors are the official stacked input ``(B, 3N, H, W)``
 (reference image first, BGR, in ``[0, 1]``).
 """
-import os.path as osp
-import sys
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 # The official IICNet DenseBlock, InvArch coupling and Haar filters are IRN's
 # (the IICNet README credits IRN): the IRN re-statement's classes serve here.
-from irn_restatement import DenseBlock, InvBlockExp  # noqa: E402
-from irn_restatement import HaarDownsampling as _IRNHaar  # noqa: E402
+from benchmarks.irn_restatement import DenseBlock, InvBlockExp
+from benchmarks.irn_restatement import HaarDownsampling as _IRNHaar
 
 
 class RelBlock(nn.Module):

@@ -20,9 +20,11 @@ against the reference (the middle frame), the PSNR of all restored frames
 and of the non-reference ones. The script prints the table and writes
 ``curve.json`` and ``curve.png`` (atomically) to ``--out-dir``.
 
-Usage::
+The training time is wall time, synchronised on CUDA (``--device cuda``).
 
-    python tools/analysis_tools/iicnet_training_curve.py --iters 600 \\
+Usage (from the repository root)::
+
+    python -m benchmarks.iicnet_training_curve --iters 600 \\
         --eval-interval 50 --plot docs/figures/iicnet_video3_training_curve.png
 """
 import argparse
@@ -31,13 +33,17 @@ import json
 import os
 import os.path as osp
 import sys
-import time
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO_ROOT = osp.abspath(osp.join(HERE, '..', '..'))
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'iicnet', 'video_embed.py')
-DEFAULT_DATA = osp.abspath(osp.join(REPO_ROOT, '..', 'shared', 'data',
-                                    'video'))
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.iicnet_training_curve ...`')
+
+from benchmarks.profiling import (REPO_ROOT, SHARED_ROOT,  # noqa: E402
+                                  Stopwatch, add_device_argument,
+                                  device_label, resolve_device)
+
+DEFAULT_CONFIG = str(REPO_ROOT / 'configs' / 'iicnet' / 'video_embed.py')
+DEFAULT_DATA = str(SHARED_ROOT / 'data' / 'video')
 NUM_FRAMES = 3
 COLUMNS = (('embed_PSNR', 'embed PSNR'), ('restored_PSNR', 'restored PSNR'),
            ('restored_noref_PSNR', 'restored-noref PSNR'))
@@ -82,7 +88,9 @@ def parse_args(argv=None):
         'constant')
     parser.add_argument('--lr', type=float, default=1e-3,
                         help='Adam peak learning rate (official: 2e-4, constant)')
-    parser.add_argument('--threads', type=_positive, default=1)
+    parser.add_argument('--threads', type=_positive, default=1,
+                        help='torch CPU threads (default 1)')
+    add_device_argument(parser)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-dir', default='work_dirs/iicnet_video3_curve')
     parser.add_argument('--plot', help='also write the plot here (e.g. '
@@ -111,8 +119,9 @@ def parse_args(argv=None):
     return args
 
 
-def build(args):
-    """The model, optimiser wrapper, training loader and held-out loader."""
+def build(args, device='cpu'):
+    """The model (on ``device``), optimiser wrapper, training loader and
+    held-out loader."""
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
@@ -131,7 +140,7 @@ def build(args):
     model_cfg.update(generator=generator,
                      train_cfg=dict(model_cfg.get('train_cfg') or {},
                                     seed=args.seed))
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(model_cfg).to(device)
     optim_cfg = cfg.optim_wrapper.to_dict()
     optim_cfg['optimizer'] = dict(optim_cfg['optimizer'], lr=args.lr)
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
@@ -179,9 +188,10 @@ def train(args, log=print):
     """Run the training; returns the list of evaluation rows."""
     import torch
     from mmengine.runner import set_random_seed
+    device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
     set_random_seed(args.seed)
-    model, optim_wrapper, train_loader, val_loader, cfg = build(args)
+    model, optim_wrapper, train_loader, val_loader, cfg = build(args, device)
     n_params = sum(p.numel() for p in model.generator.parameters())
     log(f'{n_params:,} parameters; {len(train_loader.dataset)} training '
         f'clips, {len(val_loader.dataset)} held-out clip(s)')
@@ -206,11 +216,11 @@ def train(args, log=print):
     batches = iter(train_loader)
     losses = []
     for iteration in range(1, args.iters + 1):
-        start = time.perf_counter()
-        log_vars = model.train_step(next(batches), optim_wrapper)
-        if scheduler is not None:
-            scheduler.step()
-        train_time += time.perf_counter() - start
+        with Stopwatch(device) as watch:
+            log_vars = model.train_step(next(batches), optim_wrapper)
+            if scheduler is not None:
+                scheduler.step()
+        train_time += watch.seconds
         loss = log_vars['loss']
         losses.append(float(getattr(loss, 'detach', lambda: loss)()))
         if iteration % args.eval_interval == 0 or iteration == args.iters:
@@ -226,7 +236,7 @@ def format_table(args, rows, n_params):
         f'growth {args.growth}), batch {args.batch} x {args.crop}x'
         f'{args.crop}, frame step {args.frame_step}, Adam lr {args.lr:g} '
         f'({args.schedule}), '
-        f'{args.threads} CPU thread(s); '
+        f'{device_label(args.device, args.threads)}; '
         'held-out clip, 8-bit embedding', '',
         '| iteration | train time (s) | ' + ' | '.join(
             name + ' (dB)' for _, name in COLUMNS) + ' |',
@@ -264,14 +274,15 @@ def plot_png(args, rows):
 
 def main(argv=None):
     args = parse_args(argv)
+    resolve_device(args.device)
     from invtoolbox.apis.checkpoint_io import write_file_atomic
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
-    start = time.perf_counter()
-    rows, n_params = train(args, log)
-    total = time.perf_counter() - start
+    with Stopwatch(args.device) as watch:
+        rows, n_params = train(args, log)
+    total = watch.seconds
     print(format_table(args, rows, n_params))
     print(f'\n{args.iters} iterations: {rows[-1]["train_time_s"]:.0f} s of '
           f'training, {total:.0f} s in all (with evaluation)')

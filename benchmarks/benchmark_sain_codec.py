@@ -15,17 +15,29 @@ size and reports
   waiting for the results, i.e. what the codec costs the step;
 - the codec time alone (coding both targets of a batch, no network).
 
-Usage::
+On CUDA (``--device cuda``) the step time is synchronised
+(``benchmarks.profiling.Stopwatch``); the codec always codes on the CPU, and
+its inline time then includes waiting for the GPU to finish the LR it codes.
 
-    python tools/analysis_tools/benchmark_sain_codec.py [--batch 4]
-        [--size 128] [--threads 1] [--repeats 3]
+Usage (from the repository root)::
+
+    python -m benchmarks.benchmark_sain_codec [--batch 4] [--size 128]
+        [--threads 1] [--repeats 3] [--device cpu|cuda]
 """
 import argparse
+import gc
 import statistics
 import sys
 import time
 
-import torch
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.benchmark_sain_codec ...`')
+
+import torch  # noqa: E402
+
+from benchmarks.profiling import (Stopwatch, add_device_argument,  # noqa: E402
+                                  device_label, resolve_device)
 
 SETTINGS = [
     ('WebP', 0),
@@ -47,6 +59,7 @@ def parse_args(argv=None):
     parser.add_argument('--e-blocks', type=int, default=5)
     parser.add_argument('--v-blocks', type=int, default=3)
     parser.add_argument('--quality', type=int, default=75)
+    add_device_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -92,10 +105,10 @@ class CriticalPathTimer:
         model.real_codec_target = timed
 
 
-def run_setting(codec, codec_threads, args):
+def run_setting(codec, codec_threads, args, device='cpu'):
     from mmengine.optim import OptimWrapper
     torch.manual_seed(0)
-    model = build(codec, codec_threads, args)
+    model = build(codec, codec_threads, args).to(device)
     model.train()
     optim = OptimWrapper(
         torch.optim.Adam(model.parameters(), lr=2e-4, weight_decay=1e-5),
@@ -105,26 +118,27 @@ def run_setting(codec, codec_threads, args):
     hr = torch.rand(args.batch, 3, args.size, args.size, generator=gen)
     from invtoolbox.utils import imresize
     lr_ref = imresize(hr, 0.5).clamp(0, 1)
+    hr, lr_ref = hr.to(device), lr_ref.to(device)
     steps, waits = [], []
     for i in range(args.warmup + args.repeats):
         timer.total = 0.
-        start = time.perf_counter()
-        losses = model.compute_losses(hr, lr_ref)
-        loss, _ = model.parse_losses(losses)
-        optim.update_params(loss)
-        elapsed = time.perf_counter() - start
+        with Stopwatch(device) as watch:
+            losses = model.compute_losses(hr, lr_ref)
+            loss, _ = model.parse_losses(losses)
+            optim.update_params(loss)
         if i >= args.warmup:
-            steps.append(elapsed)
+            steps.append(watch.seconds)
             waits.append(timer.total)
     # the codec alone: both targets of one batch
     alone = []
     for _ in range(max(3, args.repeats)):
-        start = time.perf_counter()
-        model.train_codec(lr_ref)
-        model.train_codec(lr_ref)
-        alone.append(time.perf_counter() - start)
-    if model._codec_pool is not None:
-        model._codec_pool.shutdown(wait=True)
+        with Stopwatch(device) as watch:
+            model.train_codec(lr_ref)
+            model.train_codec(lr_ref)
+        alone.append(watch.seconds)
+    # the codec threads (if any) end when the model is collected
+    del model, optim, timer
+    gc.collect()
     return dict(step=statistics.median(steps),
                 step_range=(min(steps), max(steps)),
                 wait=statistics.median(waits),
@@ -133,27 +147,28 @@ def run_setting(codec, codec_threads, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
     from invtoolbox.utils import register_all_modules
     register_all_modules()
     rows = []
     for codec, threads in SETTINGS:
-        result = run_setting(codec, threads, args)
+        result = run_setting(codec, threads, args, device)
         rows.append((codec, threads, result))
         print(f'{codec} codec_threads={threads}: step '
               f'{result["step"]:.2f} s, codec on the critical path '
               f'{1e3 * result["wait"]:.1f} ms', file=sys.stderr, flush=True)
+    label = device_label(device)
     print(f'\nSAIN x2 ({args.e_blocks}+{args.v_blocks} blocks), batch '
-          f'{args.batch} x {args.size}^2, {args.threads} torch thread(s), '
-          f'QF {args.quality}; medians of {args.repeats} steps after '
-          f'{args.warmup} warm-up\n')
+          f'{args.batch} x {args.size}^2, {label}, QF {args.quality}; '
+          f'medians of {args.repeats} steps after {args.warmup} warm-up\n')
     print('| codec | codec_threads | step time (s) [min-max] | codec on the '
-          'critical path (ms) | coding both targets alone (ms) |')
-    print('|---|---:|---:|---:|---:|')
+          'critical path (ms) | coding both targets alone (ms) | device |')
+    print('|---|---:|---:|---:|---:|---|')
     for codec, threads, r in rows:
         lo, hi = r['step_range']
         print(f'| {codec} | {threads} | {r["step"]:.2f} [{lo:.2f}-{hi:.2f}] '
-              f'| {1e3 * r["wait"]:.1f} | {1e3 * r["alone"]:.1f} |')
+              f'| {1e3 * r["wait"]:.1f} | {1e3 * r["alone"]:.1f} | {label} |')
     return rows
 
 

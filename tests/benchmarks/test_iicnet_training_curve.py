@@ -1,26 +1,21 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""tools/analysis_tools/iicnet_training_curve.py: a tiny run writes its
-table, JSON and plot (that the PSNRs rise is for the real run)."""
-import importlib.util
+"""benchmarks/iicnet_training_curve.py: a tiny run writes its table, JSON
+and plot (that the PSNRs rise is for the real run)."""
 import json
 
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import shared_path
 
-SCRIPT = REPO_ROOT / 'tools' / 'analysis_tools' / 'iicnet_training_curve.py'
 TINY = ['--iters', '3', '--eval-interval', '2', '--crop', '16', '--batch',
         '1', '--blocks', '1', '--rel-channels', '4', '--growth', '4']
 
 
 @pytest.fixture(scope='module')
 def curve():
-    spec = importlib.util.spec_from_file_location('iicnet_training_curve',
-                                                  SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import iicnet_training_curve
+    return iicnet_training_curve
 
 
 @pytest.fixture
@@ -49,6 +44,7 @@ def test_tiny_run_writes_table_json_and_plot(curve, small_video, tmp_path,
     assert ('| iteration | train time (s) | embed PSNR (dB) | restored PSNR '
             '(dB) | restored-noref PSNR (dB) |') in out
     assert 'IICNet VideoEmbedding(num_frames=3)' in out
+    assert 'CPU, 1 thread; held-out clip' in out
     assert len([line for line in out.splitlines()
                 if line.startswith('| ') and line[2].isdigit()]) == 3
     result = json.loads((out_dir / 'curve.json').read_text())

@@ -1,23 +1,18 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """The benchmark baseline (a plain re-statement of official IICNet) is
 faithful."""
-import importlib.util
-
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import shared_path
 
 TOL = 1e-5
 
 
 @pytest.fixture(scope='module')
 def restatement():
-    path = REPO_ROOT / 'tools' / 'analysis_tools' / 'iicnet_restatement.py'
-    spec = importlib.util.spec_from_file_location('iicnet_restatement', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import iicnet_restatement
+    return iicnet_restatement
 
 
 @pytest.fixture(scope='module')

@@ -5,7 +5,8 @@ plain autograd vs memory-efficient mode.
 Default: 16 IRN affine couplings (DenseBlock subnets, split 3) on a
 1x12x256x256 input (the shape after one Haar level of a 512x512 RGB image).
 
-Each mode runs in a fresh subprocess so that its memory is measured alone:
+Each mode runs in a fresh subprocess so that its memory is measured alone
+(``benchmarks.profiling``):
 
 * ``saved MB``: bytes autograd keeps for backward (exact, from
   ``torch.autograd.graph.saved_tensors_hooks``);
@@ -14,19 +15,24 @@ Each mode runs in a fresh subprocess so that its memory is measured alone:
   blocks to the OS at once so the RSS follows the allocator); on CUDA,
   ``torch.cuda.max_memory_allocated`` growth;
 * ``time s``: median wall time of forward+backward over ``--repeats`` runs
-  after one warm-up.
+  after one warm-up (synchronised on CUDA).
 
-Usage::
+Usage (from the repository root)::
 
-    python tools/analysis_tools/benchmark_inn.py [--blocks 16]
-        [--shape 1 12 256 256] [--repeats 3] [--threads 2] [--device cpu]
+    python -m benchmarks.benchmark_inn [--blocks 16] [--shape 1 12 256 256]
+        [--repeats 3] [--threads 2] [--device cpu|cuda]
 """
 import argparse
 import json
-import os
-import statistics
 import sys
-import time
+
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.benchmark_inn ...`')
+
+from benchmarks.profiling import (MEMORY_NOTE, add_device_argument,  # noqa: E402
+                                  measure_step, resolve_device,
+                                  run_measurement, write_json)
 
 
 def parse_args(argv=None):
@@ -43,7 +49,7 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=2,
                         help='torch CPU threads (default 2)')
-    parser.add_argument('--device', default='cpu')
+    add_device_argument(parser)
     parser.add_argument('--modes', nargs='+', default=['plain', 'efficient'],
                         choices=['plain', 'efficient'])
     parser.add_argument('--json', help='also write the rows to this file')
@@ -59,10 +65,9 @@ def run_worker(args):
     import torch
 
     from invtoolbox.models.inn import InvertibleSequential
-    from invtoolbox.utils.profiling import PeakRSSSampler, rss_bytes
 
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     torch.manual_seed(0)
     n, c, h, w = args.shape
     blocks = [
@@ -75,7 +80,7 @@ def run_worker(args):
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.01)
     model.to(device)
-    x = torch.rand(n, c, h, w, device=device)
+    x = torch.rand(n, c, h, w).to(device)
 
     def step():
         inp = x.clone().requires_grad_(True)
@@ -83,52 +88,32 @@ def run_worker(args):
         loss = y[:, :args.split].square().sum() + y[:, args.split:].abs().sum()
         (loss - logdet.sum()).backward()
         model.zero_grad(set_to_none=True)
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
 
-    # exact bytes saved for backward
-    saved = [0]
-
-    def pack(t):
-        saved[0] += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = model(x.clone().requires_grad_(True))
-    del y
-
-    step()  # warm-up
+    result = measure_step(step, 1, args.repeats, args._measure, device)
     if args._measure == 'memory':
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-            step()
-            peak = torch.cuda.max_memory_allocated() - base
-        else:
-            with PeakRSSSampler() as sampler:
-                before = rss_bytes()
-                step()
-            peak = sampler.peak - before
-        print(json.dumps(dict(saved_mb=saved[0] / 2**20,
-                              peak_mb=peak / 2**20)))
-        return
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    print(json.dumps(dict(mode=args._worker, time_s=statistics.median(times))))
+        # exact bytes saved for backward
+        saved = [0]
+
+        def pack(t):
+            saved[0] += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            y = model(x.clone().requires_grad_(True))
+        del y
+        result['saved_mb'] = saved[0] / 2**20
+    else:
+        result['mode'] = args._worker
+    print(json.dumps(result))
 
 
 # ---------------------------------------------------------------- driver side
 def run_mode(args, mode, measure):
-    from invtoolbox.utils.profiling import run_measurement
     options = ['--_worker', mode]
     for key in ('blocks', 'split', 'growth', 'repeats', 'threads', 'device'):
         options += [f'--{key}', str(getattr(args, key))]
     options += ['--shape'] + [str(v) for v in args.shape]
-    return run_measurement(os.path.abspath(__file__), options, measure,
+    return run_measurement('benchmarks.benchmark_inn', options, measure,
                            args.threads)
 
 
@@ -137,6 +122,7 @@ def main(argv=None):
     if args._worker:
         run_worker(args)
         return
+    device = resolve_device(args.device)
     rows = []
     for mode in args.modes:
         row = run_mode(args, mode, 'time')
@@ -144,26 +130,31 @@ def main(argv=None):
         rows.append(row)
     n, c, h, w = args.shape
     print(f'{args.blocks} affine couplings (DenseBlock growth {args.growth}, '
-          f'split {args.split}), input {n}x{c}x{h}x{w}, device {args.device}, '
-          f'{args.threads} threads, median of {args.repeats}')
+          f'split {args.split}), input {n}x{c}x{h}x{w}, {rows[0]["device"]}, '
+          f'median of {args.repeats}; peak memory: '
+          f'{MEMORY_NOTE[device.type]}')
     print()
     print('| mode | saved for backward (MB) | peak memory of fwd+bwd (MB) '
-          '| time fwd+bwd (s) |')
-    print('|---|---:|---:|---:|')
+          '| time fwd+bwd (s) | device |')
+    print('|---|---:|---:|---:|---|')
     for row in rows:
         print(f"| {row['mode']} | {row['saved_mb']:.1f} | "
-              f"{row['peak_mb']:.1f} | {row['time_s']:.2f} |")
+              f"{row['peak_mb']:.1f} | {row['time_s']:.2f} | "
+              f"{row['device']} |")
     by_mode = {row['mode']: row for row in rows}
     if {'plain', 'efficient'} <= set(by_mode):
         plain, eff = by_mode['plain'], by_mode['efficient']
+
+        def ratio(key, fmt):
+            return (format(eff[key] / plain[key], fmt)
+                    if plain[key] > 0 else 'n/a')
+
         print()
         print(f"memory-efficient / plain: peak memory "
-              f"{eff['peak_mb'] / plain['peak_mb']:.1%}, saved activations "
-              f"{eff['saved_mb'] / plain['saved_mb']:.1%}, time "
-              f"{eff['time_s'] / plain['time_s']:.2f}x")
+              f"{ratio('peak_mb', '.1%')}, saved activations "
+              f"{ratio('saved_mb', '.1%')}, time {ratio('time_s', '.2f')}x")
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(rows, f, indent=2)
+        write_json(args.json, rows)
 
 
 if __name__ == '__main__':

@@ -6,8 +6,8 @@ embedding L2, frequency and Charbonnier restoration losses with the official
 weights, backward, gradient clipping at 10, Adam) of the default video model
 (st-01: 5 frames, relation module, 10 couplings) for
 
-* ``baseline``: ``iicnet_restatement.py``, a straightforward single-file
-  re-statement of the official ``InvNet`` and its training step;
+* ``baseline``: ``benchmarks/iicnet_restatement.py``, a straightforward
+  single-file re-statement of the official ``InvNet`` and its training step;
 * ``invtoolbox``: the ``IICNet`` model of ``configs/iicnet/video_embed.py``
   through mmengine's ``OptimWrapper`` (the config's optimiser and
   ``clip_grad``);
@@ -15,30 +15,36 @@ weights, backward, gradient clipping at 10, Adam) of the default video model
   generator (activations of the couplings recomputed in backward; the
   relation networks are not invertible and keep theirs).
 
-Each runs in its own process (``invtoolbox.utils.profiling``); peak memory is
-the growth of the resident set during one step; time is the median of
-``--repeats`` steps after ``--warmup``. Both networks get the same random
-perturbation of their weights (the fresh official network is an identity).
+Each runs in its own process (``benchmarks.profiling``); time is the median
+of ``--repeats`` steps after ``--warmup`` (synchronised on CUDA); peak memory
+is the growth of the resident set during one step on the CPU, the peak of
+``torch.cuda.max_memory_allocated`` above the step's start on CUDA. Both
+networks get the same random perturbation of their weights (the fresh
+official network is an identity).
 
-Usage::
+Usage (from the repository root)::
 
-    python tools/analysis_tools/benchmark_iicnet.py [--batch 2] [--size 144]
+    python -m benchmarks.benchmark_iicnet [--batch 2] [--size 144]
         [--frames 5] [--repeats 5] [--warmup 1] [--threads 1]
+        [--device cpu|cuda]
 """
 import argparse
 import json
 import os.path as osp
 import sys
 
-IMPLS = ('baseline', 'invtoolbox', 'invtoolbox-memeff')
-LABELS = {
-    'baseline': 'baseline (official re-statement)',
-    'invtoolbox': 'invtoolbox, plain',
-    'invtoolbox-memeff': 'invtoolbox, `memory_efficient=True`',
-}
-HERE = osp.dirname(osp.abspath(__file__))
-DEFAULT_CONFIG = osp.join(HERE, '..', '..', 'configs', 'iicnet',
-                          'video_embed.py')
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.benchmark_iicnet ...`')
+
+from benchmarks.benchmark_irn import (IMPLS, ratio_lines,  # noqa: E402
+                                      table_lines)
+from benchmarks.profiling import (MEMORY_NOTE, REPO_ROOT,  # noqa: E402
+                                  add_device_argument, measure_step,
+                                  resolve_device, run_measurement,
+                                  write_json)
+
+DEFAULT_CONFIG = str(REPO_ROOT / 'configs' / 'iicnet' / 'video_embed.py')
 
 
 def _positive(value):
@@ -70,7 +76,9 @@ def parse_args(argv=None):
                         'quick check)')
     parser.add_argument('--repeats', type=_positive, default=5)
     parser.add_argument('--warmup', type=_non_negative, default=1)
-    parser.add_argument('--threads', type=_positive, default=1)
+    parser.add_argument('--threads', type=_positive, default=1,
+                        help='torch CPU threads (default 1)')
+    add_device_argument(parser)
     parser.add_argument('--impls', nargs='+', default=list(IMPLS),
                         choices=IMPLS)
     parser.add_argument('--json', help='also write the rows to this file')
@@ -110,18 +118,19 @@ def model_config(config, frames, blocks, memory_efficient):
     return model, cfg.optim_wrapper.to_dict()
 
 
-def build_step(args, images):
+def build_step(args, images, device='cpu'):
     """Return (step function, network whose trainable weights are counted).
 
-    ``images`` is ``(N, K, 3, H, W)`` in ``[0, 1]``, natural order.
+    ``images`` is ``(N, K, 3, H, W)`` in ``[0, 1]``, natural order, on
+    ``device``; the weights are perturbed on the CPU before moving there.
     """
     impl = args._worker
     if impl == 'baseline':
-        sys.path.insert(0, HERE)
-        import iicnet_restatement as official
+        from benchmarks import iicnet_restatement as official
         net, optimizer = official.build_official(
             num_frames=args.frames, block_num=args.blocks)
         _perturb(net)
+        net.to(device)  # in place: the optimiser keeps the same parameters
         # the official stacking: reference (middle) frame first, BGR
         k = args.frames
         order = [k // 2] + [i for i in range(k) if i != k // 2]
@@ -138,6 +147,7 @@ def build_step(args, images):
     model_cfg['train_cfg'] = dict(model_cfg.get('train_cfg') or {}, seed=0)
     model = MODELS.build(model_cfg)
     _perturb(model.generator)
+    model.to(device)
     model.train()
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     data = dict(inputs=list(images))
@@ -147,49 +157,42 @@ def build_step(args, images):
 def run_worker(args):
     import torch
 
-    from invtoolbox.utils.profiling import measure_step
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     torch.manual_seed(0)
     images = torch.rand(args.batch, args.frames, 3, args.size, args.size)
-    step, net = build_step(args, images)
+    step, net = build_step(args, images.to(device), device)
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    result = measure_step(step, args.warmup, args.repeats, args._measure)
+    result = measure_step(step, args.warmup, args.repeats, args._measure,
+                          device)
     if args._measure == 'time':
         result.update(impl=args._worker, params=n_params)
     print(json.dumps(result))
 
 
 def run_measure(args, impl, measure):
-    from invtoolbox.utils.profiling import run_measurement
     options = ['--_worker', impl, '--config', args.config]
     for key in ('batch', 'size', 'frames', 'blocks', 'repeats', 'warmup',
-                'threads'):
+                'threads', 'device'):
         options += [f'--{key}', str(getattr(args, key))]
-    return run_measurement(osp.abspath(__file__), options, measure,
+    return run_measurement('benchmarks.benchmark_iicnet', options, measure,
                            args.threads)
 
 
 def format_table(args, rows):
     """The markdown report of the measured rows."""
+    import torch
+    device_type = torch.device(args.device).type
     lines = [
         f'IICNet video embedding training step ({args.frames} frames, '
         f'relation module, {args.blocks} couplings; forward + noise '
         f'quantisation + inverse + losses + backward + clip + Adam), batch '
-        f'{args.batch}, {args.size}x{args.size}, CPU, {args.threads} '
-        f'thread(s), median of {args.repeats} after {args.warmup} warm-up',
+        f'{args.batch}, {args.size}x{args.size}, {rows[0]["device"]}, '
+        f'median of {args.repeats} after {args.warmup} warm-up; peak '
+        f'memory: {MEMORY_NOTE[device_type]}',
         '',
-        '| implementation | trainable params | step time (s) | '
-        'peak memory of a step (MB) |',
-        '|---|---:|---:|---:|',
     ]
-    for row in rows:
-        lines.append(f"| {LABELS[row['impl']]} | {row['params']:,} | "
-                     f"{row['time_s']:.2f} | {row['peak_mb']:.0f} |")
-    if HERE not in sys.path:
-        sys.path.insert(0, HERE)
-    from benchmark_irn import ratio_lines  # the same ratio lines as IRN's
-    lines += ratio_lines(rows)
-    return '\n'.join(lines)
+    return '\n'.join(lines + table_lines(rows) + ratio_lines(rows))
 
 
 def main(argv=None):
@@ -197,6 +200,7 @@ def main(argv=None):
     if args._worker:
         run_worker(args)
         return
+    resolve_device(args.device)
     rows = []
     for impl in args.impls:
         row = run_measure(args, impl, 'time')
@@ -206,9 +210,7 @@ def main(argv=None):
               f"{row['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
     print(format_table(args, rows))
     if args.json:
-        from invtoolbox.apis.checkpoint_io import write_file_atomic
-        text = json.dumps(rows, indent=2).encode('utf-8')
-        write_file_atomic(args.json, lambda f: f.write(text))
+        write_json(args.json, rows)
 
 
 if __name__ == '__main__':

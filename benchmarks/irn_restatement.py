@@ -8,7 +8,7 @@ forward LR guidance, latent surrogate, Charbonnier reconstruction from the
 quantised LR and a Gaussian latent, gradient clipping 10, Adam), written the
 plain way the paper's code does it, without invtoolbox. It uses the official
 state-dict layout (``operations.i...``), so the official weights load as they
-are; ``tests/tools/test_irn_restatement.py`` checks it against the official
+are; ``tests/benchmarks/test_irn_restatement.py`` checks it against the official
 reference vectors.
 """
 import math

@@ -20,13 +20,16 @@ JPEG of the full-resolution image at the same bpp (interpolated on each
 image's own rate-distortion curve, Pillow quality 1..100).
 
 It prints a markdown table and writes a rate-distortion plot (PNG) and a
-JSON file with every number::
+JSON file with every number (from the repository root)::
 
-    python tools/analysis_tools/compare_codec_robustness.py --budget-min 10 \\
+    python -m benchmarks.compare_codec_robustness --budget-min 10 \\
         --plot docs/figures/irn_vs_sain_kodak_jpeg.png
 
 Use one thread per process (``--threads 1``, default) for numbers that do
-not depend on the machine's load; the budget is CPU time, not wall time.
+not depend on the machine's load; on the CPU the budget is CPU time, not
+wall time. With ``--device cuda`` the models train and run on the GPU and
+the budget is wall time with ``torch.cuda.synchronize`` around each
+iteration (``benchmarks.profiling.Stopwatch``).
 """
 from __future__ import annotations
 
@@ -40,12 +43,18 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-import numpy as np
-import torch
-from PIL import Image
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.compare_codec_robustness ...`')
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get('INVTB_SHARED', REPO_ROOT.parent / 'shared'))
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from benchmarks.profiling import REPO_ROOT  # noqa: E402
+from benchmarks.profiling import SHARED_ROOT as SHARED  # noqa: E402
+from benchmarks.profiling import (Stopwatch, add_device_argument,  # noqa: E402
+                                  device_label, resolve_device)
 DEFAULT_CONFIGS = [
     'IRN=configs/irn/irn_x2_quickstart.py',
     'SAIN=configs/sain/sain_x2_jpeg_quickstart.py',
@@ -62,7 +71,8 @@ def parse_args(argv=None):
         help='NAME=CONFIG pairs (default: IRN and SAIN x2 quick starts)')
     parser.add_argument(
         '--budget-min', type=float, default=10.,
-        help='CPU minutes of training per model (default: 10)')
+        help='minutes of training per model (default: 10): CPU time on the '
+        'CPU, synchronised wall time on CUDA')
     parser.add_argument(
         '--calib-iters', type=int, default=8,
         help='iterations of the calibration run; the median CPU time of '
@@ -86,6 +96,7 @@ def parse_args(argv=None):
     parser.add_argument('--json', default=None,
                         help='write all numbers to this JSON file')
     parser.add_argument('--seed', type=int, default=0)
+    add_device_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -127,10 +138,17 @@ def stretch_schedule(cfg, max_iters: int) -> None:
     ]
 
 
+def budget_clock(device) -> str:
+    """What the budget counts on ``device``."""
+    return ('CPU' if torch.device(device).type == 'cpu' else
+            'wall (CUDA-synchronised)')
+
+
 def train(config: str, name: str, max_iters: int, work_dir: str,
-          seed: int):
-    """Train ``config`` for ``max_iters``; return (model, CPU seconds of the
-    whole run, CPU seconds of each iteration)."""
+          seed: int, device='cpu'):
+    """Train ``config`` for ``max_iters`` on ``device``; return (model,
+    seconds of the whole run, seconds of each iteration): CPU time of the
+    process on the CPU, synchronised wall time on CUDA."""
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(str(REPO_ROOT / config))
@@ -145,24 +163,26 @@ def train(config: str, name: str, max_iters: int, work_dir: str,
     os.chdir(REPO_ROOT)  # configs name demo/data relative to the repo
     try:
         runner = Runner.from_cfg(cfg)
+        # mmengine puts the model on the GPU whenever there is one: --device
+        # decides (in place, before the optimiser is built in train())
+        runner.model.to(device)
         loop = runner.train_loop
         steps: List[float] = []
         run_iter = loop.run_iter
 
         def timed_run_iter(data_batch):
-            begin = time.process_time()
-            run_iter(data_batch)
-            steps.append(time.process_time() - begin)
+            with Stopwatch(device, clock=time.process_time) as iteration:
+                run_iter(data_batch)
+            steps.append(iteration.seconds)
 
         loop.run_iter = timed_run_iter
-        start = time.process_time()
-        runner.train()
-        cpu = time.process_time() - start
+        with Stopwatch(device, clock=time.process_time) as watch:
+            runner.train()
     finally:
         os.chdir(cwd)
     model = runner.model
     model.eval()
-    return model, cpu, steps
+    return model, watch.seconds, steps
 
 
 # ---------------------------------------------------------------------------
@@ -196,10 +216,12 @@ def y_psnr(a: np.ndarray, b: np.ndarray, crop: int) -> float:
 
 
 def to_uint8(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
     return (t.clamp(0, 1) * 255.).round().byte().permute(1, 2, 0).numpy()
 
 
-def evaluate_model(model, images, qualities, scale) -> Dict[int, dict]:
+def evaluate_model(model, images, qualities, scale,
+                   device='cpu') -> Dict[int, dict]:
     from invtoolbox.models.degradations import RealJPEG
     from invtoolbox.utils import modcrop
     out = {}
@@ -208,7 +230,8 @@ def evaluate_model(model, images, qualities, scale) -> Dict[int, dict]:
         psnrs, bpps = [], []
         for img in images:
             hr = modcrop(img, scale)
-            x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].float() / 255.
+            x = torch.from_numpy(np.ascontiguousarray(hr)).permute(
+                2, 0, 1)[None].float().div(255.).to(device)
             with torch.no_grad():
                 lr = model.downscale(x)
                 coded = codec.code(lr)
@@ -304,6 +327,8 @@ def plot(results, bicubic, curves, path: str) -> None:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    device = resolve_device(args.device)
+    clock = budget_clock(device)
     torch.set_num_threads(args.threads)
     from invtoolbox.utils import register_all_modules
     register_all_modules()
@@ -320,21 +345,24 @@ def main(argv=None) -> dict:
     budget = 60. * args.budget_min
     results, runs = {}, {}
     for name, config in pairs:
-        _, _, steps = train(config, name, args.calib_iters, work, args.seed)
+        _, _, steps = train(config, name, args.calib_iters, work, args.seed,
+                            device)
         steady = steps[2:] or steps  # the first iterations warm up
         per_iter = float(np.median(steady))
         iters = max(1, int(budget / per_iter))
-        print(f'{name}: {per_iter:.3f} CPU s/iter (calibration) -> '
+        print(f'{name}: {per_iter:.3f} {clock} s/iter (calibration) -> '
               f'{iters} iterations', flush=True)
-        model, cpu, steps = train(config, name, iters, work, args.seed)
+        model, seconds, steps = train(config, name, iters, work, args.seed,
+                                      device)
         scale = int(model.scale)
         runs[name] = dict(config=config, iterations=iters,
-                          train_cpu_s=round(cpu, 1),
+                          train_cpu_s=round(seconds, 1),
                           iterations_cpu_s=round(float(sum(steps)), 1),
                           scale=scale)
-        print(f'{name}: trained {iters} iterations in {cpu / 60:.1f} CPU '
-              'min; evaluating', flush=True)
-        results[name] = evaluate_model(model, images, args.qualities, scale)
+        print(f'{name}: trained {iters} iterations in {seconds / 60:.1f} '
+              f'{clock} min; evaluating', flush=True)
+        results[name] = evaluate_model(model, images, args.qualities, scale,
+                                       device)
     scale = next(iter(runs.values()))['scale']
     bicubic = evaluate_bicubic(images, args.qualities, scale)
     curves = jpeg_curves(images, scale)
@@ -356,13 +384,15 @@ def main(argv=None) -> dict:
     print()
     for name, run in runs.items():
         print(f'{name}: {run["config"]}, {run["iterations"]} iterations, '
-              f'{run["iterations_cpu_s"] / 60:.1f} CPU min in the iterations '
-              f'({run["train_cpu_s"] / 60:.1f} with start-up)')
-    print(f'{len(images)} images from {args.eval_dir}\n')
+              f'{run["iterations_cpu_s"] / 60:.1f} {clock} min in the '
+              f'iterations ({run["train_cpu_s"] / 60:.1f} with start-up)')
+    label = device_label(device, args.threads)
+    print(f'{len(images)} images from {args.eval_dir}; trained and '
+          f'evaluated on {label}\n')
     print(table)
     summary = dict(runs=runs, images=len(images), eval_dir=args.eval_dir,
                    qualities=args.qualities, budget_min=args.budget_min,
-                   threads=args.threads,
+                   threads=args.threads, device=label, budget_clock=clock,
                    results={n: {q: dict(psnr=r['psnr'], bpp=r['bpp'])
                                 for q, r in res.items()}
                             for n, res in results.items()},

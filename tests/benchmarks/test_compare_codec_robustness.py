@@ -1,7 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""tools/analysis_tools/compare_codec_robustness.py on a tiny budget."""
+"""benchmarks/compare_codec_robustness.py on a tiny budget."""
 import json
-import shutil
+import os
 import subprocess
 import sys
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.helpers import REPO_ROOT
 
-TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'compare_codec_robustness.py'
+TOOL = [sys.executable, '-m', 'benchmarks.compare_codec_robustness']
 
 
 @pytest.mark.slow
@@ -25,13 +25,16 @@ def test_compare_tool_end_to_end(tmp_path):
     configs = ['IRN=configs/irn/irn_x2_quickstart.py']
     if (REPO_ROOT / 'configs/sain/sain_x2_jpeg_quickstart.py').exists():
         configs.append('SAIN=configs/sain/sain_x2_jpeg_quickstart.py')
+    # started elsewhere than the repository root: the configs are still
+    # found (relative to the repository)
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     proc = subprocess.run(
-        [sys.executable, str(TOOL), '--configs', *configs,
+        TOOL + ['--configs', *configs,
          '--budget-min', '0.02', '--calib-iters', '2', '--eval-dir',
          str(images), '--qualities', '30', '90', '--work-dir',
          str(tmp_path / 'work'), '--plot', str(out_png), '--json',
          str(out_json)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(out_json.read_text())
     assert Image.open(out_png).format == 'PNG'
@@ -45,20 +48,22 @@ def test_compare_tool_end_to_end(tmp_path):
         row = next(line for line in proc.stdout.splitlines()
                    if line.startswith('| 30 |'))
         assert f'{res["30"]["psnr"]:.2f} / {res["30"]["bpp"]:.3f}' in row
+    assert summary['device'] == 'CPU, 1 thread'
+    assert summary['budget_clock'] == 'CPU'
+    assert 'trained and evaluated on CPU, 1 thread' in proc.stdout
     bic = summary['bicubic']
     assert bic['90']['psnr'] > bic['30']['psnr']
 
 
 def test_compare_tool_bad_input(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(TOOL), '--configs', 'IRN=nope.py'],
-        capture_output=True, text=True, timeout=120)
+        TOOL + ['--configs', 'IRN=nope.py'],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 2
     assert 'config nope.py not found' in proc.stderr
     assert 'Traceback' not in proc.stderr
     proc = subprocess.run(
-        [sys.executable, str(TOOL), '--configs',
-         'IRN=configs/irn/irn_x2_quickstart.py', '--eval-dir',
-         str(tmp_path / 'missing')],
-        capture_output=True, text=True, timeout=120)
+        TOOL + ['--configs', 'IRN=configs/irn/irn_x2_quickstart.py',
+                '--eval-dir', str(tmp_path / 'missing')],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 2 and 'not found' in proc.stderr

@@ -4,27 +4,43 @@
 Compares one full training step (forward, inverse, the three official loss
 terms, backward, gradient clipping at 10, Adam) of
 
-* ``baseline``: ``irn_restatement.py``, a straightforward single-file
-  re-statement of the official network and ``optimize_parameters``;
+* ``baseline``: ``benchmarks/irn_restatement.py``, a straightforward
+  single-file re-statement of the official network and
+  ``optimize_parameters``;
 * ``invtoolbox``: the ``IRN`` model (``configs/irn/irn_x4_div2k.py``
   settings) through mmengine's ``OptimWrapper``;
 * ``invtoolbox-memeff``: the same with ``memory_efficient=True``.
 
-Each runs in its own process; peak memory is the growth of the resident set
-during one step (see ``invtoolbox.utils.profiling``); time is the median of
-``--repeats`` steps after ``--warmup``.
+Each runs in its own process (``benchmarks.profiling``); time is the median
+of ``--repeats`` steps after ``--warmup`` (synchronised on CUDA); peak memory
+is the growth of the resident set during one step on the CPU, the peak of
+``torch.cuda.max_memory_allocated`` above the step's start on CUDA. All
+implementations start from the same perturbed weights and data.
 
-Usage::
+Usage (from the repository root)::
 
-    python tools/analysis_tools/benchmark_irn.py [--scale 4] [--batch 2]
-        [--size 144] [--repeats 5] [--threads 2]
+    python -m benchmarks.benchmark_irn [--scale 4] [--batch 2] [--size 144]
+        [--repeats 5] [--threads 2] [--device cpu|cuda]
 """
 import argparse
 import json
-import os.path as osp
 import sys
 
+if __name__ == '__main__' and not __package__:
+    sys.exit('error: run this from the repository root as '
+             '`python -m benchmarks.benchmark_irn ...`')
+
+from benchmarks.profiling import (MEMORY_NOTE, add_device_argument,  # noqa: E402
+                                  measure_step, resolve_device,
+                                  run_measurement, write_json)
+
 IMPLS = ('baseline', 'invtoolbox', 'invtoolbox-memeff')
+#: the table's name of each implementation (shared with benchmark_iicnet).
+LABELS = {
+    'baseline': 'baseline (official re-statement)',
+    'invtoolbox': 'invtoolbox, plain',
+    'invtoolbox-memeff': 'invtoolbox, `memory_efficient=True`',
+}
 
 
 def parse_args(argv=None):
@@ -35,7 +51,9 @@ def parse_args(argv=None):
                         help='GT patch size (default 144, as IRN)')
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch CPU threads (default 2)')
+    add_device_argument(parser)
     parser.add_argument('--impls', nargs='+', default=list(IMPLS),
                         choices=IMPLS)
     parser.add_argument('--json', help='also write the rows to this file')
@@ -45,17 +63,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def build_step(impl, scale, gt, ref):
-    """Return (step function, number of trainable parameters)."""
+def build_step(impl, scale, gt, ref, device='cpu'):
+    """Return (step function, network whose trainable weights are counted).
+
+    The weights are perturbed on the CPU before moving to ``device``, so
+    every device starts from the same numbers; ``gt`` and ``ref`` are
+    already on ``device``.
+    """
     import torch
     if impl == 'baseline':
-        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-        import irn_restatement
+        from benchmarks import irn_restatement
         net, optimizer = irn_restatement.build_official(scale)
         with torch.no_grad():
             for p in net.parameters():
                 if p.requires_grad:
                     p.add_(torch.randn_like(p) * 0.01)
+        net.to(device)  # in place: the optimiser keeps the same parameters
         return (lambda: irn_restatement.official_train_step(
             net, optimizer, gt, ref, scale=scale)), net
     from mmengine.optim import build_optim_wrapper
@@ -77,6 +100,7 @@ def build_step(impl, scale, gt, ref):
     with torch.no_grad():
         for p in model.generator.parameters():
             p.add_(torch.randn_like(p) * 0.01)
+    model.to(device)
     optim_wrapper = build_optim_wrapper(
         model,
         dict(type='OptimWrapper',
@@ -93,27 +117,42 @@ def run_worker(args):
     import torch
 
     from invtoolbox.utils.imresize import imresize
-    from invtoolbox.utils.profiling import measure_step
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     torch.manual_seed(0)
     gt = torch.rand(args.batch, 3, args.size, args.size)
     ref = imresize(gt, 1 / args.scale).float()
-    step, net = build_step(args._worker, args.scale, gt, ref)
+    step, net = build_step(args._worker, args.scale, gt.to(device),
+                           ref.to(device), device)
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    result = measure_step(step, args.warmup, args.repeats, args._measure)
+    result = measure_step(step, args.warmup, args.repeats, args._measure,
+                          device)
     if args._measure == 'time':
         result.update(impl=args._worker, params=n_params)
     print(json.dumps(result))
 
 
 def run_measure(args, impl, measure):
-    from invtoolbox.utils.profiling import run_measurement
     options = ['--_worker', impl]
-    for key in ('scale', 'batch', 'size', 'repeats', 'warmup', 'threads'):
+    for key in ('scale', 'batch', 'size', 'repeats', 'warmup', 'threads',
+                'device'):
         options += [f'--{key}', str(getattr(args, key))]
-    return run_measurement(osp.abspath(__file__), options, measure,
+    return run_measurement('benchmarks.benchmark_irn', options, measure,
                            args.threads)
 
+
+def table_lines(rows):
+    """The markdown table of the measured rows (one per implementation)."""
+    lines = [
+        '| implementation | trainable params | step time (s) | '
+        'peak memory of a step (MB) | device |',
+        '|---|---:|---:|---:|---|',
+    ]
+    for row in rows:
+        lines.append(f"| {LABELS[row['impl']]} | {row['params']:,} | "
+                     f"{row['time_s']:.2f} | {row['peak_mb']:.0f} | "
+                     f"{row['device']} |")
+    return lines
 
 
 def ratio_lines(rows):
@@ -141,6 +180,7 @@ def main(argv=None):
     if args._worker:
         run_worker(args)
         return
+    device = resolve_device(args.device)
     rows = []
     for impl in args.impls:
         row = run_measure(args, impl, 'time')
@@ -148,19 +188,12 @@ def main(argv=None):
         rows.append(row)
     print(f'IRN x{args.scale} training step (forward + inverse + losses + '
           f'backward + clip + Adam), batch {args.batch}, GT '
-          f'{args.size}x{args.size}, CPU, {args.threads} threads, median of '
-          f'{args.repeats}\n')
-    print('| implementation | trainable params | step time (s) | '
-          'peak memory of a step (MB) |')
-    print('|---|---:|---:|---:|')
-    for row in rows:
-        print(f"| {row['impl']} | {row['params']:,} | {row['time_s']:.2f} | "
-              f"{row['peak_mb']:.0f} |")
-    for line in ratio_lines(rows):
+          f'{args.size}x{args.size}, {rows[0]["device"]}, median of '
+          f'{args.repeats}; peak memory: {MEMORY_NOTE[device.type]}\n')
+    for line in table_lines(rows) + ratio_lines(rows):
         print(line)
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(rows, f, indent=2)
+        write_json(args.json, rows)
 
 
 if __name__ == '__main__':
