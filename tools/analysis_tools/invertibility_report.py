@@ -68,10 +68,14 @@ def load_image(path, factor):
 
 
 def load_checkpoint(model, path):
-    import torch
+    from invtoolbox.utils.checkpoint_trust import (CheckpointError,
+                                                   load_weights_only)
     if not osp.isfile(path):
         fail(f'checkpoint {path} not found.')
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        state = load_weights_only(path)
+    except CheckpointError as err:
+        fail(str(err))
     if isinstance(state, dict) and 'state_dict' in state:
         state = state['state_dict']
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ...registry import LOSSES
+from ...utils.checkpoint_trust import CheckpointError, load_weights_only
 from .utils import check_pair, check_reduction
 
 __all__ = ['VGGFeatureExtractor', 'PerceptualLoss']
@@ -221,12 +222,10 @@ class VGGFeatureExtractor(nn.Module):
                 'found; ' +
                 _WEIGHTS_RECIPE.format(tv=tv_name, path=weights_path))
         try:
-            state = torch.load(
-                weights_path, map_location='cpu', weights_only=True)
-        except Exception as err:  # unpickling error, corrupt file, ...
+            state = load_weights_only(weights_path, 'VGG weights file')
+        except CheckpointError as err:  # unpickling error, corrupt file, ...
             raise ValueError(
-                f'VGGFeatureExtractor: cannot read {weights_path!r} as a '
-                f'tensor state dict ({type(err).__name__}); save it with '
+                f'VGGFeatureExtractor: {err} Save the weights with '
                 'torch.save(model.state_dict(), path).') from None
         if isinstance(state, dict) and isinstance(
                 state.get('state_dict'), dict):

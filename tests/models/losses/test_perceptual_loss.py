@@ -156,6 +156,26 @@ def test_missing_or_wrong_weights_fail_clearly(tmp_path):
     torch.save([1, 2], not_a_state_dict)
     with pytest.raises(ValueError, match='not a state dict'):
         VGGFeatureExtractor(weights_path=str(not_a_state_dict))
+    # a damaged file and a file whose pickle would run code: one line each,
+    # through the one checkpoint-trust policy
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match='truncated.pth') as info:
+        VGGFeatureExtractor(weights_path=str(truncated))
+    assert '\n' not in str(info.value)
+    marker = tmp_path / 'ran'
+
+    class RunsCode:
+
+        def __reduce__(self):
+            import os
+            return (os.system, (f'touch {marker}', ))
+
+    evil = tmp_path / 'evil.pth'
+    torch.save({'features.0.weight': RunsCode()}, evil)
+    with pytest.raises(ValueError, match='system') as info:
+        VGGFeatureExtractor(weights_path=str(evil))
+    assert '\n' not in str(info.value) and not marker.exists()
 
 
 def test_unknown_arch_or_layer():
