@@ -1,7 +1,7 @@
 # Test under real JPEG at the five quality factors of the SAIN paper
 # (QF 30/50/70/80/90, Pillow, 4:2:0): the model's quantised LR goes through
 # the codec before upscaling. Prints one table per metric (rows: dataset,
-# columns: QF). Works for any model with set_test_codec (IRN, SAIN).
+# columns: QF). Works for any model with the rescaling capability (IRN, SAIN).
 # A config that includes this file in its _base_ list selects the loop with
 #   test_cfg = _base_.jpeg_sweep_test_cfg
 # (mmengine forbids the same key in two base files, hence the own name).
