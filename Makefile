@@ -2,6 +2,8 @@
 #   make quickstart   set up .venv, train the IRN x2 quick start on the demo images
 #                     (~5 CPU minutes) and print Y-PSNR next to bicubic
 #   make test         set up .venv (reused if present) and run the whole test suite
+#   make test-fast    the same without the end-to-end runs in subprocesses
+#                     (tests marked e2e); a few minutes on 2 cores
 PYTHON ?= python3
 VENV ?= .venv
 # The CPU build of torch is installed first: a looser requirement with no torch
@@ -13,7 +15,7 @@ PYTEST_ARGS ?=
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.invtoolbox-installed
 
-.PHONY: venv test quickstart inn-report benchmark clean
+.PHONY: venv test test-fast quickstart inn-report benchmark clean
 
 venv: $(STAMP)
 
@@ -27,6 +29,9 @@ $(STAMP): setup.py setup.cfg pyproject.toml requirements/runtime.txt requirement
 
 test: venv
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv
+	INVTB_FAST_LANE=1 $(VPY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 quickstart: venv
 	$(VPY) tools/train.py configs/irn/irn_x2_quickstart.py
