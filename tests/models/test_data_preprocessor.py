@@ -1,5 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""DataPreprocessor: stacking, uint8 -> float, data-sample fields, errors."""
+"""DataPreprocessor: stacking, normalisation by dtype / levels / mean-std,
+data-sample fields, destruct, errors."""
+import numpy as np
 import pytest
 import torch
 
@@ -81,7 +83,6 @@ def test_built_from_the_registry_inside_a_model():
 # --------------------------------------------------------------------------
 # beyond 8-bit RGB: dtypes, levels, mean/std, per-field settings
 # --------------------------------------------------------------------------
-import numpy as np  # noqa: E402
 
 
 def _sample_16bit(**fields):

@@ -43,7 +43,7 @@ def image_to_tensor(img: np.ndarray, keep_uint8: bool = False) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
-def packed_bit_depth(img: np.ndarray, keep_uint8: bool = False) -> Optional[int]:
+def _packed_bit_depth(img: np.ndarray, keep_uint8: bool = False) -> Optional[int]:
     """Bits of the integer codes :func:`image_to_tensor` keeps for ``img``
     (16 for uint16, 8 for uint8 with ``keep_uint8``), ``None`` for floats."""
     if img.dtype == np.uint16:
@@ -130,7 +130,7 @@ class PackInputs(BaseTransform):
             raise ValueError(
                 f'{err} ({describe(results, self.input_key)})') from None
         bit_depths = {}
-        depth = packed_bit_depth(image, self.keep_uint8)
+        depth = _packed_bit_depth(image, self.keep_uint8)
         if depth is not None:
             bit_depths['inputs'] = depth
         sample = DataSample(metainfo=self._meta(results))
@@ -143,7 +143,7 @@ class PackInputs(BaseTransform):
             except ValueError as err:
                 raise ValueError(f'{err} ({describe(results, key)})') from None
             sample.set_data({field: tensor})
-            depth = packed_bit_depth(image, self.keep_uint8)
+            depth = _packed_bit_depth(image, self.keep_uint8)
             if depth is not None:
                 bit_depths[field] = depth
         if bit_depths:
