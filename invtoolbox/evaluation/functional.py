@@ -4,22 +4,34 @@
 Inputs and conventions shared by every function here:
 
 - **numpy** arrays are images with values in ``[0, max_value]`` (default
-  ``max_value=255``): ``uint8`` or float, ``(H, W)``, ``(H, W, C)`` or, with
-  ``input_order='CHW'``, ``(C, H, W)``. They are used as given (no rounding).
+  ``max_value=255``): integer (``uint8``, ``uint16``, ...) or float,
+  ``(H, W)``, ``(H, W, C)`` or, with ``input_order='CHW'``, ``(C, H, W)``.
+  They are used as given (no rounding, whatever ``quantize`` says); an
+  integer image holding a value above ``max_value`` is an error.
 - **torch** tensors are ``(C, H, W)`` or ``(N, C, H, W)`` floats in
-  ``[0, 1]`` (``input_order`` does not apply). They are first converted to
-  8-bit images with :func:`invtoolbox.utils.tensor2img` (clamp to [0, 1],
-  ``round(x * 255)``), exactly as IRN / SAIN / BasicSR evaluate: the reported
-  numbers of those papers are measured on the saved 8-bit images. A batch of
-  ``N`` images gives the mean of the ``N`` per-image values.
+  ``[0, 1]`` (``input_order`` does not apply). With ``quantize=True`` (the
+  default) they are first converted to integer images in
+  ``[0, max_value]``: clamp to [0, 1], ``round(x * max_value)`` in float32.
+  With the default ``max_value=255`` this is
+  :func:`invtoolbox.utils.tensor2img`, exactly as IRN / SAIN / BasicSR
+  evaluate (the reported numbers of those papers are measured on the saved
+  8-bit images); ``max_value=65535`` measures the 16-bit image a 16-bit PNG
+  would store. With ``quantize=False`` the tensors are measured as they are
+  (float64, not clamped) with peak ``max_value`` (default 1.0): RAW PSNR on
+  float [0, 1] data, for instance. A batch of ``N`` images gives the mean of
+  the ``N`` per-image values.
 - ``crop_border=s`` drops ``s`` pixels on every side before measuring
   (rescaling papers use ``s = scale``).
 - ``test_y_channel=True`` measures on the BT.601 luma
   ``Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255`` (R, G, B in
   [0, 255]), i.e. MATLAB's ``rgb2ycbcr``, kept in float (the Y computed from
   the 8-bit RGB image is not rounded again), as IRN's ``test.py`` and
-  BasicSR's ``to_y_channel`` do. invtoolbox images are **RGB**; BasicSR and
+  BasicSR's ``to_y_channel`` do; at another ``max_value`` the same formula
+  is applied in those units. invtoolbox images are **RGB**; BasicSR and
   IRN read BGR with OpenCV and call ``bgr2ycbcr``: the Y is the same.
+- Data in another range (e.g. [-1, 1] after a ``DataPreprocessor`` with
+  ``mean=0.5, std=0.5``) must be mapped back to [0, 1] first
+  (``DataPreprocessor.destruct``).
 """
 from __future__ import annotations
 
@@ -43,17 +55,60 @@ SSIM_WINDOW_SIZE = 11
 SSIM_SIGMA = 1.5
 
 
-def _as_image_list(img, input_order: str, name: str,
-                   fn: str) -> Tuple[List[np.ndarray], bool]:
-    """Turn one input into a list of float64 ``(H, W, C)`` images.
+def check_metric_options(max_value, quantize, owner: str) -> None:
+    """Validate the ``max_value`` / ``quantize`` options of a metric.
 
-    Returns the list and whether the input was a tensor (so in 8-bit units).
+    Shared by the functions here and the metric classes, so that a config
+    with a bad value stops with the same one-line message.
+
+    Raises:
+        ValueError: ``quantize`` is not a bool, or ``max_value`` is not
+            ``None`` or a positive finite number.
     """
+    if not isinstance(quantize, (bool, np.bool_)):
+        raise ValueError(f'{owner}: quantize must be True or False, got '
+                         f'{quantize!r}')
+    if max_value is None:
+        return
+    if isinstance(max_value, (bool, np.bool_)) or not isinstance(
+            max_value, (int, float, np.integer, np.floating)) or \
+            not math.isfinite(max_value) or max_value <= 0:
+        raise ValueError(f'{owner}: max_value must be a positive number (the '
+                         f'peak value), got {max_value!r}')
+
+
+def check_quantize_peak(max_value, owner: str) -> None:
+    """With ``quantize=True``, ``max_value`` must be an integer scale >= 2."""
+    if max_value is not None and (max_value != int(max_value)
+                                  or max_value < 2):
+        raise ValueError(
+            f'{owner}: quantize=True rounds float tensors to integers in '
+            f'[0, max_value], so max_value must be an integer >= 2 (255 for '
+            f'8 bits, 65535 for 16 bits), got {max_value!r}; pass '
+            'quantize=False to measure float tensors as they are')
+
+
+def _quantize(img: torch.Tensor, peak: float) -> List[np.ndarray]:
+    """Float tensor in [0, 1] -> integer-valued float64 ``(H, W, C)`` images."""
+    if peak == 255:  # exactly IRN's / BasicSR's tensor2img
+        images = tensor2img(img)
+        images = images if isinstance(images, list) else [images]
+        return [im.astype(np.float64) for im in images]
+    x = img.detach().float().cpu().clamp(0, 1).numpy()
+    x = (x * np.float32(peak)).round().astype(np.float64)
+    x = x[None] if x.ndim == 3 else x
+    return [np.ascontiguousarray(im.transpose(1, 2, 0)) for im in x]
+
+
+def _as_image_list(img, input_order: str, name: str, fn: str, quantize: bool,
+                   peak: float) -> List[np.ndarray]:
+    """Turn one input into a list of float64 ``(H, W, C)`` images in
+    ``[0, peak]`` units."""
     if isinstance(img, torch.Tensor):
         if not img.is_floating_point():
             raise ValueError(
                 f'{fn}: tensor {name} must be float in [0, 1], got '
-                f'{img.dtype}; pass uint8 images as numpy (H, W, C) arrays')
+                f'{img.dtype}; pass integer images as numpy (H, W, C) arrays')
         if img.dim() not in (3, 4):
             raise ShapeError(
                 f'{fn}: tensor {name} must be (C, H, W) or (N, C, H, W), got '
@@ -63,14 +118,13 @@ def _as_image_list(img, input_order: str, name: str,
                 f'{fn}: tensor {name} of shape {tuple(img.shape)} has '
                 f'{img.shape[-3]} channels at dim -3, expected 1, 3 or 4 '
                 '(tensors are (N)CHW)')
-        images = tensor2img(img)  # a list for N > 1
-        if not isinstance(images, list):
-            images = [images]
-        out = []
-        for im in images:
-            im = im.astype(np.float64)
-            out.append(im[:, :, None] if im.ndim == 2 else im)
-        return out, True
+        if quantize:
+            images = _quantize(img, peak)
+        else:
+            x = img.detach().cpu().double().numpy()
+            x = x[None] if x.ndim == 3 else x
+            images = [np.ascontiguousarray(im.transpose(1, 2, 0)) for im in x]
+        return [im[:, :, None] if im.ndim == 2 else im for im in images]
     if isinstance(img, np.ndarray):
         if input_order not in ('HWC', 'CHW'):
             raise ValueError(f"{fn}: input_order must be 'HWC' or 'CHW', got "
@@ -90,10 +144,18 @@ def _as_image_list(img, input_order: str, name: str,
                 f'{fn}: numpy {name} of shape {img.shape} read as '
                 f'{input_order} has {im.shape[2]} channels, expected 1, 3 '
                 f'or 4{hint}')
-        if not (img.dtype == np.uint8 or np.issubdtype(img.dtype, np.number)):
+        if not np.issubdtype(img.dtype, np.number) or np.issubdtype(
+                img.dtype, np.complexfloating):
             raise ValueError(f'{fn}: numpy {name} must be numeric, got '
                              f'{img.dtype}')
-        return [im.astype(np.float64)], False
+        if np.issubdtype(img.dtype, np.integer) and img.size and \
+                img.max() > peak:
+            top = np.iinfo(img.dtype).max
+            raise ValueError(
+                f'{fn}: numpy {name} ({img.dtype}) holds values up to '
+                f'{img.max()}, above max_value={peak:g}; pass the peak of '
+                f'its scale (e.g. max_value={top} for {img.dtype})')
+        return [im.astype(np.float64)]
     raise TypeError(f'{fn}: {name} must be a numpy array or a torch tensor, '
                     f'got {type(img).__name__}')
 
@@ -110,22 +172,21 @@ def _prepare(a,
              test_y_channel: bool,
              input_order: str,
              max_value: float | None,
+             quantize: bool,
              fn: str,
              min_size: int = 1) -> Tuple[List[Tuple[np.ndarray, np.ndarray]],
                                          float]:
-    """Validate a pair of inputs and return cropped float64 image pairs."""
-    imgs_a, a_is_tensor = _as_image_list(a, input_order, 'a', fn)
-    imgs_b, b_is_tensor = _as_image_list(b, input_order, 'b', fn)
+    """Validate a pair of inputs and return cropped float64 image pairs and
+    the peak value."""
+    check_metric_options(max_value, quantize, fn)
+    has_tensor = isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor)
+    if has_tensor and quantize:
+        check_quantize_peak(max_value, fn)
     if max_value is None:
-        max_value = 255.0
-    elif a_is_tensor or b_is_tensor:
-        if max_value != 255:
-            raise ValueError(
-                f'{fn}: max_value={max_value!r} applies to numpy inputs only; '
-                'tensors are measured as 8-bit images with peak 255')
-    elif not max_value > 0:
-        raise ValueError(f'{fn}: max_value must be positive, got '
-                         f'{max_value!r}')
+        max_value = 1.0 if has_tensor and not quantize else 255.0
+    peak = float(max_value)
+    imgs_a = _as_image_list(a, input_order, 'a', fn, quantize, peak)
+    imgs_b = _as_image_list(b, input_order, 'b', fn, quantize, peak)
     if len(imgs_a) != len(imgs_b):
         raise ShapeError(f'{fn}: a holds {len(imgs_a)} images but b holds '
                          f'{len(imgs_b)}; pass batches of the same size')
@@ -152,13 +213,13 @@ def _prepare(a,
                 raise ShapeError(
                     f'{fn}: test_y_channel=True needs RGB images with 3 '
                     f'channels, got {c}; use test_y_channel=False')
-            im_a, im_b = _to_y(im_a, max_value), _to_y(im_b, max_value)
+            im_a, im_b = _to_y(im_a, peak), _to_y(im_b, peak)
         if min(im_a.shape[:2]) < min_size:
             raise ValueError(
                 f'{fn}: needs images of at least {min_size}x{min_size} pixels '
                 f'after crop_border, got {im_a.shape[0]}x{im_a.shape[1]}')
         pairs.append((im_a, im_b))
-    return pairs, float(max_value)
+    return pairs, peak
 
 
 def psnr(a,
@@ -166,7 +227,8 @@ def psnr(a,
          crop_border: int = 0,
          test_y_channel: bool = False,
          input_order: str = 'HWC',
-         max_value: float | None = None) -> float:
+         max_value: float | None = None,
+         quantize: bool = True) -> float:
     """Peak signal-to-noise ratio ``10 log10(max_value^2 / MSE)`` in dB.
 
     The MSE is over all pixels and channels (RGB mode) or over Y
@@ -174,19 +236,25 @@ def psnr(a,
 
     Args:
         a, b (np.ndarray | torch.Tensor): the two images; see the module
-            docstring (uint8/float numpy in [0, max_value], or float tensors
-            (N)CHW in [0, 1], rounded to 8 bits).
+            docstring (integer/float numpy in [0, max_value], or float
+            tensors (N)CHW in [0, 1]).
         crop_border (int): pixels removed on each side. Default: 0.
         test_y_channel (bool): measure on BT.601 Y (16-235). Default: False.
         input_order (str): ``'HWC'`` or ``'CHW'``, for numpy inputs.
-        max_value (float, optional): peak value of the numpy inputs; default
-            255 (the only value allowed with tensors).
+        max_value (float, optional): the peak value, in the units the images
+            are measured in: numpy images are in [0, max_value]; quantized
+            tensors are rounded to integers in [0, max_value] (an integer
+            >= 2). Default: 255, or 1.0 for tensors with ``quantize=False``.
+        quantize (bool): round float tensors to integers in
+            [0, max_value] before measuring (the 8-bit evaluation of the
+            rescaling papers at the default 255); False measures them as
+            they are. numpy inputs are never rounded. Default: True.
 
     Returns:
         float: PSNR in dB (mean over the batch for N > 1).
     """
     pairs, peak = _prepare(a, b, crop_border, test_y_channel, input_order,
-                           max_value, 'psnr')
+                           max_value, quantize, 'psnr')
     values = []
     for im_a, im_b in pairs:
         mse = np.mean((im_a - im_b)**2)
@@ -200,10 +268,12 @@ def mae(a,
         crop_border: int = 0,
         test_y_channel: bool = False,
         input_order: str = 'HWC',
-        max_value: float | None = None) -> float:
+        max_value: float | None = None,
+        quantize: bool = True) -> float:
     """Mean absolute error, normalised by ``max_value`` (so in [0, 1]).
 
-    Same inputs and conventions as :func:`psnr` (8-bit rounding of tensors).
+    Same inputs and conventions as :func:`psnr` (8-bit rounding of tensors
+    by default; ``quantize=False, max_value=1.0`` for float data).
     For the un-rounded error of an invertible network use
     :class:`invtoolbox.evaluation.metrics.InvertibilityError`.
 
@@ -211,7 +281,7 @@ def mae(a,
         float: ``mean(|a - b|) / max_value`` (mean over the batch for N > 1).
     """
     pairs, peak = _prepare(a, b, crop_border, test_y_channel, input_order,
-                           max_value, 'mae')
+                           max_value, quantize, 'mae')
     return float(np.mean([np.mean(np.abs(x - y)) / peak for x, y in pairs]))
 
 
@@ -257,7 +327,8 @@ def ssim(a,
          crop_border: int = 0,
          test_y_channel: bool = False,
          input_order: str = 'HWC',
-         max_value: float | None = None) -> float:
+         max_value: float | None = None,
+         quantize: bool = True) -> float:
     """Structural similarity, MATLAB-equivalent (Wang et al. 2004).
 
     11 x 11 Gaussian window (sigma 1.5), 'valid' filtering (no padding),
@@ -266,17 +337,20 @@ def ssim(a,
     This is BasicSR's / IRN's ``calculate_ssim`` and equals scikit-image's
     ``structural_similarity(gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=255)``. Measured on the 8-bit
-    images (tensors are rounded), see the module docstring.
+    images by default (tensors are rounded), see the module docstring; with
+    ``quantize=False`` on the float values, ``C1`` / ``C2`` scaled by
+    ``max_value``.
 
     Args:
-        a, b, crop_border, test_y_channel, input_order, max_value: as in
-            :func:`psnr`.
+        a, b, crop_border, test_y_channel, input_order, max_value, quantize:
+            as in :func:`psnr`.
 
     Returns:
         float: SSIM in [-1, 1] (mean over the batch for N > 1).
     """
     pairs, peak = _prepare(a, b, crop_border, test_y_channel, input_order,
-                           max_value, 'ssim', min_size=SSIM_WINDOW_SIZE)
+                           max_value, quantize, 'ssim',
+                           min_size=SSIM_WINDOW_SIZE)
     values = []
     for im_a, im_b in pairs:
         per_channel = [
@@ -308,8 +382,9 @@ def ms_ssim(a,
             test_y_channel: bool = False,
             input_order: str = 'HWC',
             max_value: float | None = None,
-            weights: Sequence[float] = MS_SSIM_WEIGHTS) -> float:
-    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003) on [0, 255] values.
+            weights: Sequence[float] = MS_SSIM_WEIGHTS,
+            quantize: bool = True) -> float:
+    """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003) on [0, max_value] values.
 
     Follows the standard pytorch_msssim / CompressAI evaluation: per channel,
     SSIM components with the 11 x 11 sigma-1.5 Gaussian window ('valid'),
@@ -317,11 +392,12 @@ def ms_ssim(a,
     contrast-structure means of the first ``len(weights) - 1`` scales and the
     SSIM mean of the last one, each clipped at 0, are combined as
     ``prod(value_i ** weight_i)``; the channels are averaged. Tensors are
-    rounded to 8 bits first (CompressAI does the same).
+    rounded to 8 bits first (CompressAI does the same) unless
+    ``quantize=False``.
 
     Args:
-        a, b, crop_border, test_y_channel, input_order, max_value: as in
-            :func:`psnr`.
+        a, b, crop_border, test_y_channel, input_order, max_value, quantize:
+            as in :func:`psnr`.
         weights (Sequence[float]): per-scale exponents; default
             :data:`MS_SSIM_WEIGHTS` (5 scales).
 
@@ -339,7 +415,7 @@ def ms_ssim(a,
     levels = len(weights)
     min_size = (SSIM_WINDOW_SIZE - 1) * 2**(levels - 1) + 1
     pairs, peak = _prepare(a, b, crop_border, test_y_channel, input_order,
-                           max_value, 'ms_ssim', min_size=min_size)
+                           max_value, quantize, 'ms_ssim', min_size=min_size)
     values = []
     for im_a, im_b in pairs:
         per_channel = []

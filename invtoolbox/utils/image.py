@@ -6,7 +6,9 @@ Conventions (the ones the rescaling literature evaluates with):
 - invtoolbox reads images as **RGB**. BasicSR / IRN read them with OpenCV as
   BGR; ``bgr2ycbcr`` / ``rgb2ycbcr`` give the same Y for the same picture.
 - numpy images are ``(H, W)`` or ``(H, W, C)``, uint8 in [0, 255] or float in
-  [0, 1]; tensors are ``(C, H, W)`` or ``(N, C, H, W)``, float in [0, 1].
+  [0, 1] (``img2tensor`` / ``tensor2img`` also take / give uint16 in
+  [0, 65535]); tensors are ``(C, H, W)`` or ``(N, C, H, W)``, float in
+  [0, 1].
 - YCbCr is ITU-R BT.601 "studio swing" as in MATLAB's ``rgb2ycbcr``:
   Y in [16, 235], Cb/Cr in [16, 240] (in 8-bit units).
 """
@@ -199,8 +201,9 @@ def img2tensor(imgs: np.ndarray | Sequence[np.ndarray],
                float32: bool = True) -> torch.Tensor | list:
     """numpy image(s) ``(H, W[, C])`` -> tensor(s) ``(C, H, W)``.
 
-    uint8 images are scaled to float [0, 1] (``value / 255``); float images
-    are taken as already in [0, 1] and not rescaled. Unlike BasicSR, whose
+    uint8 images are scaled to float [0, 1] (``value / 255``), uint16 images
+    by ``value / 65535``; float images are taken as already in [0, 1] and not
+    rescaled. Unlike BasicSR, whose
     loaders read BGR with OpenCV, invtoolbox images are RGB, so the channel
     order is kept unless ``bgr2rgb=True``.
 
@@ -208,7 +211,7 @@ def img2tensor(imgs: np.ndarray | Sequence[np.ndarray],
         imgs (np.ndarray | list[np.ndarray]): ``(H, W)`` or ``(H, W, C)``.
         bgr2rgb (bool): reverse the channel order of 3-channel images.
         float32 (bool): return float32 (else keep float64 / float16 input
-            dtype; uint8 always becomes float32).
+            dtype; uint8 and uint16 always become float32).
 
     Returns:
         torch.Tensor | list[torch.Tensor]: ``(C, H, W)`` tensor(s), a list
@@ -229,9 +232,11 @@ def img2tensor(imgs: np.ndarray | Sequence[np.ndarray],
         img = img[:, :, ::-1]
     if img.dtype == np.uint8:
         img = img.astype(np.float32) / 255.0
+    elif img.dtype == np.uint16:
+        img = img.astype(np.float32) / np.float32(65535.0)
     elif not np.issubdtype(img.dtype, np.floating):
-        raise ValueError(f'img2tensor: expected uint8 or float images, got '
-                         f'{img.dtype}')
+        raise ValueError(f'img2tensor: expected uint8, uint16 or float '
+                         f'images, got {img.dtype}')
     elif float32:
         img = img.astype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
@@ -246,15 +251,17 @@ def tensor2img(tensor: torch.Tensor | Sequence[torch.Tensor],
     The tensor is clamped to ``min_max``, mapped to [0, 1] and, for
     ``out_type=np.uint8``, converted with ``(x * 255).round()`` computed in
     float32, exactly as BasicSR's / IRN's ``tensor2img``: every PSNR/SSIM in
-    those papers is measured on these 8-bit images.
+    those papers is measured on these 8-bit images. ``out_type=np.uint16``
+    gives ``(x * 65535).round()`` (for 16-bit PNG / TIFF files).
 
     Args:
         tensor (torch.Tensor | list[torch.Tensor]): ``(H, W)``,
             ``(C, H, W)`` or ``(N, C, H, W)``; any device, any float dtype.
         rgb2bgr (bool): reverse the channel order of 3-channel images (for
             writing with OpenCV). Default: False (invtoolbox is RGB).
-        out_type (type): ``np.uint8`` (rounded, [0, 255]) or a float type
-            (values in [0, 1], not rounded).
+        out_type (type): ``np.uint8`` (rounded, [0, 255]), ``np.uint16``
+            (rounded, [0, 65535]) or a float type (values in [0, 1], not
+            rounded).
         min_max (tuple[float, float]): the value range of the tensor.
 
     Returns:
@@ -279,14 +286,20 @@ def tensor2img(tensor: torch.Tensor | Sequence[torch.Tensor],
         raise ShapeError('tensor2img: expected an (H, W), (C, H, W) or '
                          f'(N, C, H, W) tensor, got shape '
                          f'{tuple(tensor.shape)}')
+    if np.dtype(out_type) not in (np.uint8, np.uint16) and \
+            not np.issubdtype(np.dtype(out_type), np.floating):
+        raise ValueError('tensor2img: out_type must be np.uint8, np.uint16 '
+                         f'or a float type, got {np.dtype(out_type)}')
     low, high = min_max
     x = tensor.detach().float().cpu().clamp(low, high)
     x = (x - low) / (high - low)
     img = x.numpy().transpose(1, 2, 0)
     if rgb2bgr and img.shape[2] == 3:
         img = img[:, :, ::-1]
-    if out_type == np.uint8:
+    if np.dtype(out_type) == np.uint8:
         img = (img * np.float32(255.0)).round()
+    elif np.dtype(out_type) == np.uint16:
+        img = (img * np.float32(65535.0)).round()
     img = np.ascontiguousarray(img.astype(out_type))
     if img.shape[2] == 1:
         img = img[:, :, 0]

@@ -7,7 +7,8 @@ import pytest
 from invtoolbox.registry import COUPLINGS, TASKS
 from tests.helpers import REPO_ROOT
 
-PAGES = ['docs/inn.md', 'README.md', 'docs/write_a_ric_task.md']
+PAGES = ['docs/inn.md', 'README.md', 'docs/write_a_ric_task.md',
+         'docs/metrics.md', 'docs/datasets_and_runtime.md']
 
 
 def python_blocks(page):
@@ -16,7 +17,8 @@ def python_blocks(page):
 
 
 @pytest.mark.parametrize('page', PAGES)
-def test_python_examples_run(page):
+def test_python_examples_run(page, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)  # examples use repository paths (demo/...)
     blocks = python_blocks(page)
     assert blocks, f'{page} has no python example'
     registries = (COUPLINGS, TASKS)

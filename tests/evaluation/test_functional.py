@@ -248,7 +248,21 @@ def test_crop_border_and_input_order():
     (lambda: ms_ssim(np.zeros((160, 300, 3)), np.zeros((160, 300, 3))),
      'at least 161x161 pixels'),
     (lambda: psnr(torch.rand(3, 8, 8), torch.rand(3, 8, 8), max_value=1.0),
-     'applies to numpy inputs only'),
+     'max_value must be an integer >= 2 .*pass quantize=False'),
+    (lambda: ssim(torch.rand(3, 16, 16), torch.rand(3, 16, 16),
+                  max_value=255.5), 'must be an integer >= 2'),
+    (lambda: psnr(torch.rand(3, 8, 8), torch.rand(3, 8, 8), quantize='no'),
+     'quantize must be True or False'),
+    (lambda: mae(np.zeros((8, 8)), np.zeros((8, 8)), max_value=0),
+     'max_value must be a positive number'),
+    (lambda: psnr(np.zeros((8, 8)), np.zeros((8, 8)), max_value=True),
+     'max_value must be a positive number'),
+    (lambda: psnr(np.full((8, 8), 1000, np.uint16), np.zeros((8, 8))),
+     r'numpy a \(uint16\) holds values up to 1000, above max_value=255; '
+     'pass .*max_value=65535'),
+    (lambda: psnr(np.full((8, 8), 200, np.uint8), torch.rand(1, 8, 8),
+                  quantize=False),
+     'above max_value=1;'),
     (lambda: psnr(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), input_order='NHWC'
                   ), "input_order must be 'HWC' or 'CHW'"),
     (lambda: psnr(torch.zeros(3, 8, 8, dtype=torch.uint8),
@@ -259,6 +273,136 @@ def test_bad_input_raises_one_line_value_error(call, match):
     with pytest.raises(ValueError, match=match) as info:
         call()
     assert '\n' not in str(info.value)
+
+
+# --------------------------------------------------------------------------
+# beyond 8 bits: float data measured as it is, 16-bit quantisation
+# --------------------------------------------------------------------------
+def _np_psnr(a, b, peak):
+    """The textbook formula, written out here."""
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64))**2)
+    return 10 * math.log10(peak * peak / mse)
+
+
+def _np_y(rgb_hwc, peak):
+    """BT.601 studio-swing Y in the units of ``peak`` (MATLAB rgb2ycbcr)."""
+    r, g, b = (rgb_hwc[..., i] / peak for i in range(3))
+    return (16 + 65.481 * r + 128.553 * g + 24.966 * b) / 255. * peak
+
+
+def _wang_ssim(a, b, peak):
+    """Wang et al. (2004), eq. 13 with an 11 x 11 sigma-1.5 Gaussian window,
+    valid filtering, C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = peak."""
+    g = np.exp(-(np.arange(11) - 5.0)**2 / (2 * 1.5**2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * peak)**2, (0.03 * peak)**2
+    mu_a = correlate2d(a, window, mode='valid')
+    mu_b = correlate2d(b, window, mode='valid')
+    var_a = correlate2d(a * a, window, mode='valid') - mu_a**2
+    var_b = correlate2d(b * b, window, mode='valid') - mu_b**2
+    cov = correlate2d(a * b, window, mode='valid') - mu_a * mu_b
+    return np.mean((2 * mu_a * mu_b + c1) * (2 * cov + c2) /
+                   ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)))
+
+
+@pytest.fixture(scope='module')
+def float_pair():
+    """A float image in [0, 1] and a noisy version with values outside it."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(3, 36, 40, generator=gen, dtype=torch.float64)
+    y = x + 0.03 * torch.randn(3, 36, 40, generator=gen, dtype=torch.float64)
+    return x, y
+
+
+def test_float_tensors_measured_as_they_are(float_pair):
+    x, y = float_pair
+    xs, ys = x.numpy(), y.numpy()
+    value = psnr(x, y, quantize=False, max_value=1.0)
+    assert value == pytest.approx(_np_psnr(xs, ys, 1.0), abs=1e-12)
+    assert psnr(x, y, quantize=False) == value  # max_value defaults to 1.0
+    assert value != pytest.approx(psnr(x, y), abs=1e-3)  # 8-bit differs
+    # float32 tensors too; the result does not depend on the dtype
+    assert psnr(x.float(), y.float(), quantize=False) == pytest.approx(
+        value, abs=1e-5)
+    # a different dynamic range: data in [-1, 1] has peak-to-peak 2
+    assert psnr(2 * x - 1, 2 * y - 1, quantize=False, max_value=2.0) == \
+        pytest.approx(value, abs=1e-9)
+    # Y channel and border crop, on the float values
+    hwc_x, hwc_y = xs.transpose(1, 2, 0), ys.transpose(1, 2, 0)
+    expected_y = _np_psnr(
+        _np_y(hwc_x, 1.0)[3:-3, 3:-3], _np_y(hwc_y, 1.0)[3:-3, 3:-3], 1.0)
+    assert psnr(x, y, crop_border=3, test_y_channel=True,
+                quantize=False) == pytest.approx(expected_y, abs=1e-9)
+    # MAE: plain mean absolute difference
+    assert mae(x, y, quantize=False) == pytest.approx(
+        np.mean(np.abs(xs - ys)), abs=1e-15)
+    # the same float data as numpy with max_value=1.0 gives the same numbers
+    assert psnr(hwc_x, hwc_y, max_value=1.0) == pytest.approx(value, 1e-12)
+
+
+def test_ssim_on_float_images_is_wang_et_al(float_pair):
+    x, y = float_pair
+    for c in range(3):
+        ours = ssim(x[c:c + 1], y[c:c + 1], quantize=False, max_value=1.0)
+        assert ours == pytest.approx(
+            _wang_ssim(x[c].numpy(), y[c].numpy(), 1.0), abs=1e-9)
+    # SSIM is scale-free when C1, C2 scale with the peak: the 8-bit image
+    # measured in [0, 1] units equals the 8-bit path
+    a8 = np.random.default_rng(0).integers(0, 256, (40, 44, 3), np.uint8)
+    b8 = np.clip(a8 + np.random.default_rng(1).integers(-20, 21, a8.shape),
+                 0, 255).astype(np.uint8)
+    a01, b01 = (torch.from_numpy(im.transpose(2, 0, 1) / 255.)
+                for im in (a8, b8))
+    for fn in (ssim, psnr, mae):
+        assert fn(a01, b01, quantize=False) == pytest.approx(
+            fn(a8, b8), abs=1e-9)
+
+
+def test_ms_ssim_on_float_images(real_pairs):
+    _, hr, deg = real_pairs[0]
+    float_value = ms_ssim(
+        *(torch.from_numpy(im.transpose(2, 0, 1) / 255.) for im in (hr, deg)),
+        quantize=False, max_value=1.0)
+    assert float_value == pytest.approx(ms_ssim(hr, deg), abs=1e-9)
+
+
+def test_16_bit_quantisation():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand(2, 3, 24, 28, generator=gen)
+    y = (x + 1e-3 * torch.randn(2, 3, 24, 28, generator=gen)).clamp(0, 1)
+    codes = [(t.numpy() * np.float32(65535)).round().astype(np.uint16)
+             for t in (x, y)]
+    expected = np.mean([
+        _np_psnr(codes[0][i], codes[1][i], 65535.0) for i in range(2)
+    ])
+    assert psnr(x, y, max_value=65535) == pytest.approx(expected, abs=1e-9)
+    # 1e-3 noise is far below an 8-bit step at many pixels: 8 bits loses it
+    assert psnr(x, y, max_value=65535) > psnr(x, y) + 1
+    # uint16 numpy images are measured with their peak
+    hwc = [c[0].transpose(1, 2, 0) for c in codes]
+    assert psnr(hwc[0], hwc[1], max_value=65535) == pytest.approx(
+        _np_psnr(hwc[0], hwc[1], 65535.0), abs=1e-12)
+    assert psnr(hwc[0], y[0], max_value=65535) == psnr(hwc[0], hwc[1],
+                                                         max_value=65535)
+    # 10-bit (any integer scale)
+    assert psnr(x[0], y[0], max_value=1023) == pytest.approx(_np_psnr(
+        (x[0].numpy() * np.float32(1023)).round(),
+        (y[0].numpy() * np.float32(1023)).round(), 1023.0), abs=1e-9)
+
+
+def test_raw_mosaic_psnr_on_float_data():
+    """A real 14-bit Bayer mosaic (white level 16383), packed to 4 channels."""
+    rawpy = pytest.importorskip('rawpy')
+    with rawpy.imread(str(shared_path('data', 'raw',
+                                      'RAW_KODAK_DC50.KDC'))) as raw:
+        mosaic = raw.raw_image_visible.astype(np.float64) / raw.white_level
+    packed = np.stack([mosaic[0::2, 0::2], mosaic[0::2, 1::2],
+                       mosaic[1::2, 0::2], mosaic[1::2, 1::2]])
+    noisy = packed + np.random.default_rng(0).normal(0, 0.01, packed.shape)
+    value = psnr(torch.from_numpy(packed), torch.from_numpy(noisy),
+                 quantize=False, max_value=1.0)
+    assert value == pytest.approx(_np_psnr(packed, noisy, 1.0), abs=1e-9)
+    assert 39 < value < 41  # sigma 0.01: 40 dB
 
 
 def test_img2tensor_feeds_the_metrics(real_pairs):

@@ -70,3 +70,41 @@ def test_stack_different_sizes_names_the_shapes():
     message = str(err.value)
     assert '(3, 4, 4)' in message and '(3, 4, 6)' in message
     assert 'batch_size=1' in message
+
+
+def test_stack_keeps_dtypes_and_layouts():
+    codes = [torch.randint(0, 65536, (4, 5, 6), dtype=torch.int32)
+             for _ in range(2)]
+    batch = DataSample.stack([DataSample(gt_img=c) for c in codes], 'gt_img')
+    assert batch.dtype == torch.int32 and batch.shape == (2, 4, 5, 6)
+    # MPIs: 32 planes of RGBA per sample -> (N, 32, 4, H, W)
+    mpis = [DataSample(mpi=torch.rand(32, 4, 3, 3)) for _ in range(3)]
+    assert DataSample.stack(mpis, 'mpi').shape == (3, 32, 4, 3, 3)
+
+
+def test_stack_different_dtypes_is_an_error():
+    samples = [DataSample(gt_img=torch.zeros(3, 4, 4, dtype=torch.uint8)),
+               DataSample(gt_img=torch.zeros(3, 4, 4))]
+    with pytest.raises(ValueError) as err:
+        DataSample.stack(samples, 'gt_img')
+    message = str(err.value)
+    assert "different dtypes ['torch.float32', 'torch.uint8']" in message
+    assert '\n' not in message
+    with pytest.raises(ValueError, match='sample 0 holds a int, not a tensor'):
+        DataSample.stack([DataSample(gt_img=3)], 'gt_img')
+
+
+def test_bit_depth_and_value_range_metainfo():
+    sample = DataSample(
+        gt_img=torch.zeros(3, 2, 2, dtype=torch.int32),
+        lr_img=torch.zeros(3, 1, 1),
+        metainfo=dict(bit_depths=dict(inputs=16, gt_img=16),
+                      value_ranges=dict(lr_img=(-1.0, 1.0))))
+    assert sample.get_bit_depth('gt_img') == 16
+    assert sample.get_bit_depth('pred_img') is None
+    assert sample.get_value_range('gt_img') == (0, 65535)  # integer codes
+    assert sample.get_value_range('lr_img') == (-1.0, 1.0)  # recorded
+    assert sample.get_value_range('pred_img') == (0.0, 1.0)  # the default
+    sample.gt_img = sample.gt_img.float() / 65535  # after the preprocessor
+    assert sample.get_value_range('gt_img') == (0.0, 1.0)
+    assert sample.get_bit_depth('gt_img') == 16  # still known, for saving

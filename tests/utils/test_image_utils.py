@@ -138,6 +138,26 @@ def test_tensor2img_rounds_and_clamps():
         tensor2img(x * 2 - 1, min_max=(-1, 1)), tensor2img(x))
 
 
+def test_16_bit_round_trip_is_exact():
+    codes = np.random.default_rng(2).integers(0, 65536, (9, 11, 3),
+                                              dtype=np.uint16)
+    codes[0, 0] = (0, 65535, 1)
+    t = img2tensor(codes)
+    assert t.dtype == torch.float32 and float(t.max()) == 1.0
+    np.testing.assert_array_equal(t.numpy(), codes.transpose(2, 0, 1).astype(
+        np.float32) / np.float32(65535))
+    out = tensor2img(t, out_type=np.uint16)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, codes)
+    # clamped and rounded like the 8-bit conversion
+    edge = torch.tensor([-0.1, 0.4 / 65535, 0.6 / 65535, 1.2]).view(1, 1, 4)
+    np.testing.assert_array_equal(tensor2img(edge, out_type=np.uint16),
+                                  [[0, 0, 1, 65535]])
+    with pytest.raises(ValueError, match='out_type must be np.uint8, '
+                       'np.uint16 or a float type, got int32'):
+        tensor2img(t, out_type=np.int32)
+
+
 def test_batches_lists_and_grayscale():
     batch = torch.rand(3, 3, 6, 7)
     imgs = tensor2img(batch)
@@ -159,7 +179,7 @@ def test_conversion_errors():
         tensor2img(torch.rand(1, 1, 3, 4, 4))
     with pytest.raises(ValueError, match='got shape'):
         img2tensor(np.zeros((1, 4, 4, 3)))
-    with pytest.raises(ValueError, match='uint8 or float'):
+    with pytest.raises(ValueError, match='uint8, uint16 or float'):
         img2tensor(np.zeros((4, 4, 3), dtype=np.int32))
     with pytest.raises(TypeError, match='numpy array'):
         img2tensor('image.png')

@@ -8,6 +8,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from ..functional import check_metric_options, check_quantize_peak
+
 
 def get_field(sample: Any, key: str, metric: str, option: str) -> Any:
     """Read ``key`` from a data sample.
@@ -56,10 +58,14 @@ class BaseSampleWiseMetric(BaseMetric):
     - ``gt_key`` (default ``'gt_img'``): the ground truth,
     - ``pred_key`` (default ``'pred_img'``): the prediction,
 
-    each a float tensor ``(C, H, W)`` (or ``(1, C, H, W)``) in [0, 1], or a
-    uint8 numpy image ``(H, W, C)``; see :mod:`invtoolbox.evaluation.functional`
-    for the 8-bit conventions. ``compute_metrics`` returns the mean of the
-    per-image values under the key :attr:`metric` (``metric + '_Y'`` with
+    each a float tensor ``(C, H, W)`` (or ``(1, C, H, W)``) in [0, 1], or an
+    integer / float numpy image ``(H, W, C)`` in [0, max_value]; see
+    :mod:`invtoolbox.evaluation.functional` for the conventions. By default
+    tensors are measured as 8-bit images (``round(x * 255)``, peak 255), as
+    the rescaling papers do; ``quantize=False, max_value=1.0`` measures float
+    data in [0, 1] as it is (e.g. RAW PSNR), ``max_value=65535`` measures
+    the 16-bit image. ``compute_metrics`` returns the mean of the per-image
+    values under the key :attr:`metric` (``metric + '_Y'`` with
     ``test_y_channel=True``), prefixed by ``prefix + '/'`` when a prefix is
     given.
 
@@ -72,6 +78,16 @@ class BaseSampleWiseMetric(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``, where results of all
             ranks are gathered. Default: ``'cpu'``.
         prefix (str, optional): prefix of the reported names, e.g. ``'Set5'``.
+        max_value (float, optional): the peak value: tensors are rounded to
+            integers in [0, max_value] (``quantize=True``, an integer >= 2)
+            or measured as they are with this peak (``quantize=False``).
+            Default: 255 (1.0 with ``quantize=False``).
+        quantize (bool): round float tensors before measuring. Default: True.
+
+    Raises:
+        ValueError: a bad ``crop_border``, ``max_value`` or ``quantize``, or
+            ``quantize=True`` with a ``max_value`` that is not an integer
+            >= 2 (``max_value=1.0`` needs ``quantize=False``).
     """
     #: name under which the metric is reported
     metric: str = ''
@@ -83,8 +99,14 @@ class BaseSampleWiseMetric(BaseMetric):
                  crop_border: int = 0,
                  test_y_channel: bool = False,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 max_value: Optional[float] = None,
+                 quantize: bool = True) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        owner = type(self).__name__
+        check_metric_options(max_value, quantize, owner)
+        if quantize:
+            check_quantize_peak(max_value, owner)
         if int(crop_border) != crop_border or crop_border < 0:
             raise ValueError(
                 f'{type(self).__name__}: crop_border must be a non-negative '
@@ -93,6 +115,16 @@ class BaseSampleWiseMetric(BaseMetric):
         self.pred_key = pred_key
         self.crop_border = int(crop_border)
         self.test_y_channel = bool(test_y_channel)
+        self.max_value = max_value
+        self.quantize = bool(quantize)
+
+    @property
+    def measure_options(self) -> dict:
+        """The keyword arguments of the functional metric:
+        ``crop_border``, ``test_y_channel``, ``max_value``, ``quantize``."""
+        return dict(crop_border=self.crop_border,
+                    test_y_channel=self.test_y_channel,
+                    max_value=self.max_value, quantize=self.quantize)
 
     @property
     def name(self) -> str:

@@ -8,8 +8,10 @@ from .base_sample_wise_metric import BaseSampleWiseMetric
 
 @METRICS.register_module()
 class MAE(BaseSampleWiseMetric):
-    """Mean absolute error on 8-bit images, divided by 255 (so in [0, 1]).
+    """Mean absolute error divided by the peak value (so in [0, 1]).
 
+    By default on 8-bit images, divided by 255; ``quantize=False,
+    max_value=1.0`` gives the mean absolute error of float data in [0, 1].
     See :func:`invtoolbox.evaluation.functional.mae`. Reported as ``'MAE'``
     (``'MAE_Y'`` with ``test_y_channel=True``). For the un-rounded error of
     an inverse pass use :class:`InvertibilityError`.
@@ -19,5 +21,4 @@ class MAE(BaseSampleWiseMetric):
     metric = 'MAE'
 
     def process_image(self, gt: Any, pred: Any) -> float:
-        return mae(gt, pred, crop_border=self.crop_border,
-                   test_y_channel=self.test_y_channel)
+        return mae(gt, pred, **self.measure_options)

@@ -10,23 +10,25 @@ from .base_sample_wise_metric import BaseSampleWiseMetric
 class PSNR(BaseSampleWiseMetric):
     """Peak signal-to-noise ratio in dB, averaged over images.
 
-    Each image pair is measured with :func:`invtoolbox.evaluation.functional.psnr`
-    on 8-bit images (float tensors are rounded with ``round(x * 255)``).
-    Reported as ``'PSNR'`` (``'PSNR_Y'`` with ``test_y_channel=True``).
+    Each image pair is measured with :func:`invtoolbox.evaluation.functional.psnr`,
+    by default on 8-bit images (float tensors are rounded with
+    ``round(x * 255)``). Reported as ``'PSNR'`` (``'PSNR_Y'`` with
+    ``test_y_channel=True``).
 
-    Example config (the rescaling-paper protocol at x4)::
+    Example configs: the rescaling-paper protocol at x4, and RAW PSNR on
+    float [0, 1] data (no 8-bit rounding)::
 
         val_evaluator = [
             dict(type='PSNR', crop_border=4, test_y_channel=True),
             dict(type='SSIM', crop_border=4, test_y_channel=True),
         ]
+        raw_evaluator = dict(type='PSNR', quantize=False, max_value=1.0)
 
     Args: see :class:`BaseSampleWiseMetric` (``gt_key='gt_img'``,
         ``pred_key='pred_img'``, ``crop_border``, ``test_y_channel``,
-        ``collect_device``, ``prefix``).
+        ``collect_device``, ``prefix``, ``max_value``, ``quantize``).
     """
     metric = 'PSNR'
 
     def process_image(self, gt: Any, pred: Any) -> float:
-        return psnr(gt, pred, crop_border=self.crop_border,
-                    test_y_channel=self.test_y_channel)
+        return psnr(gt, pred, **self.measure_options)

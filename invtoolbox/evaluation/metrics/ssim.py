@@ -11,7 +11,8 @@ class SSIM(BaseSampleWiseMetric):
     """Structural similarity (MATLAB-equivalent), averaged over images.
 
     11 x 11 Gaussian window (sigma 1.5), valid filtering, computed per channel
-    on the 8-bit images; see :func:`invtoolbox.evaluation.functional.ssim`.
+    on the 8-bit images by default (``quantize=False, max_value=1.0`` for
+    float data); see :func:`invtoolbox.evaluation.functional.ssim`.
     Reported as ``'SSIM'`` (``'SSIM_Y'`` with ``test_y_channel=True``).
 
     Args: see :class:`BaseSampleWiseMetric`.
@@ -19,5 +20,4 @@ class SSIM(BaseSampleWiseMetric):
     metric = 'SSIM'
 
     def process_image(self, gt: Any, pred: Any) -> float:
-        return ssim(gt, pred, crop_border=self.crop_border,
-                    test_y_channel=self.test_y_channel)
+        return ssim(gt, pred, **self.measure_options)
