@@ -67,6 +67,7 @@ def test_st01_model_config(bench):
     assert optim['optimizer']['weight_decay'] == 1e-5
 
 
+@pytest.mark.e2e
 def test_command_line_runs_workers_in_processes(tmp_path):
     """The documented command, from the repository root."""
     rows_file = tmp_path / 'rows.json'

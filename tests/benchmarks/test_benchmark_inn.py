@@ -5,9 +5,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO_ROOT
 
 
+@pytest.mark.e2e
 def test_benchmark_prints_a_table(tmp_path):
     rows_file = tmp_path / 'rows.json'
     out = subprocess.run([

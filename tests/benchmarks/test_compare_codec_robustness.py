@@ -14,6 +14,7 @@ from tests.helpers import REPO_ROOT
 TOOL = [sys.executable, '-m', 'benchmarks.compare_codec_robustness']
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_compare_tool_end_to_end(tmp_path):
     images = tmp_path / 'hr'
@@ -55,6 +56,7 @@ def test_compare_tool_end_to_end(tmp_path):
     assert bic['90']['psnr'] > bic['30']['psnr']
 
 
+@pytest.mark.e2e
 def test_compare_tool_bad_input(tmp_path):
     proc = subprocess.run(
         TOOL + ['--configs', 'IRN=nope.py'],

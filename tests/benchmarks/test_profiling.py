@@ -148,6 +148,7 @@ def test_every_script_refuses_cuda_without_a_gpu(script, tmp_path):
     assert message.endswith('use --device cpu') and '\n' not in message
 
 
+@pytest.mark.e2e
 @needs_no_cuda
 def test_command_line_cuda_without_a_gpu_is_one_line():
     proc = subprocess.run(
@@ -159,6 +160,7 @@ def test_command_line_cuda_without_a_gpu_is_one_line():
     assert len(lines) == 1 and 'no CUDA GPU is available' in lines[0]
 
 
+@pytest.mark.e2e
 def test_running_a_script_as_a_file_says_how_to_run_it():
     proc = subprocess.run(
         [sys.executable, str(REPO_ROOT / 'benchmarks' / 'benchmark_irn.py')],

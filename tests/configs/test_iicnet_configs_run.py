@@ -72,6 +72,7 @@ def data_options(name, tmp_path):
     return opts
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_trains_on_small_data(name, tmp_path):
@@ -94,6 +95,7 @@ def test_every_config_is_covered():
     assert len(CONFIGS) == 11, CONFIGS
 
 
+@pytest.mark.e2e
 def test_short_clips_stop_training_with_one_line(tmp_path):
     video = shared_path('data', 'video')  # 7-frame clips
     options = TINY + [f'train_dataloader.dataset.datasets.{i}.{key}'
@@ -110,6 +112,7 @@ def test_short_clips_stop_training_with_one_line(tmp_path):
     assert last.startswith('error: ') and 'has 7 frames, fewer than' in last
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_dist_train_video_embed_on_cpu(tmp_path):
     """tools/dist_train.sh CONFIG 2: two gloo processes train IICNet."""
@@ -139,6 +142,7 @@ def test_dist_train_video_embed_on_cpu(tmp_path):
     assert re.search(r'/restored_PSNR: ([\d.]+)', log)
 
 
+@pytest.mark.e2e
 def test_corrupt_image_stops_training_with_one_line(tmp_path):
     root = tmp_path / 'imgs'
     root.mkdir()

@@ -37,6 +37,7 @@ def _assert_one_line(proc, *needles):
         assert needle in lines[0], lines[0]
 
 
+@pytest.mark.e2e
 def test_broken_entry_point_plugin(tmp_path, broken_plugin):
     info = broken_plugin / 'broken_plugin-1.0.dist-info'
     info.mkdir()
@@ -50,6 +51,7 @@ def test_broken_entry_point_plugin(tmp_path, broken_plugin):
                      'the plugin is broken on purpose')
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('module', ['broken_plugin_pkg', 'missing_pkg_xyz'])
 def test_failing_custom_imports(tmp_path, broken_plugin, module):
     config = tmp_path / 'cfg.py'
@@ -64,6 +66,7 @@ def test_failing_custom_imports(tmp_path, broken_plugin, module):
     _assert_one_line(proc, f"custom_imports module '{module}'", expected)
 
 
+@pytest.mark.e2e
 def test_unregistered_task_lists_the_registered_ones(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text(

@@ -190,6 +190,7 @@ def assert_ok(job):
     assert rc == 0, job.output[-3000:]
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize('workers', [0, 2])
 def test_killed_and_resumed_run_equals_uninterrupted_run(runs, workers):
@@ -221,6 +222,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(runs, workers):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_dist_train_on_cpu_averages_gradients(runs):
     tmp = runs['tmp']
@@ -245,6 +247,7 @@ def test_dist_train_on_cpu_averages_gradients(runs):
     assert moved > 1e-3  # a sum of gradients would differ by this much
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_load_from_refuses_untrusted_pickled_objects(runs):
     job = runs['load_from']
@@ -257,6 +260,7 @@ def test_load_from_refuses_untrusted_pickled_objects(runs):
     assert not (runs['tmp'] / 'pwned').exists()  # nothing was executed
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_test_tool_evaluates_checkpoint_and_writes_out(runs):
     tmp = runs['tmp']
@@ -330,6 +334,7 @@ def expect_one_line_exit(tool, argv, *fragments):
     return message
 
 
+@pytest.mark.e2e
 def test_missing_config_subprocess_is_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(TOOLS / 'train.py'), 'missing_config.py'],
@@ -395,6 +400,7 @@ def test_test_bad_input(test_tool, monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------
 # Launch scripts
 # ---------------------------------------------------------------------------
+@pytest.mark.e2e
 @pytest.mark.parametrize('gpus_per_node,gres', [('0', None),
                                                 ('2', '--gres=gpu:2')])
 def test_slurm_train_composes_srun(tmp_path, gpus_per_node, gres):
@@ -440,6 +446,7 @@ def test_slurm_train_composes_srun(tmp_path, gpus_per_node, gres):
     assert pythonpath.split(os.pathsep)[0].endswith('tools/..')
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('script,args', [('dist_train.sh', [CONFIG]),
                                          ('dist_test.sh', [CONFIG, 'x.pth']),
                                          ('slurm_train.sh', ['p', 'j'])])

@@ -132,6 +132,7 @@ def test_the_rule_allows_leaf_imports(tmp_path):
     assert _problems(path, 'invtoolbox.utils') == []
 
 
+@pytest.mark.e2e
 def test_importing_utils_loads_no_package_above_it():
     code = ('import sys, invtoolbox.utils\n'
             "print(' '.join(sorted(m for m in sys.modules "

@@ -90,11 +90,13 @@ def _check_run(proc, tmp_path):
     assert 'demo_val/ev0_PSNR' in log  # the task's image names
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_trains_through_tools_train_with_custom_imports(tmp_path):
     _check_run(_train(tmp_path, CONFIG, [PLUGIN_ROOT]), tmp_path)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_trains_through_the_entry_point(tmp_path):
     # What `pip install` writes for pyproject.toml's entry-point table: a
