@@ -5,14 +5,12 @@ from .checkpoint_io import (default_file_mode, file_sha256,
                             load_trusted_checkpoint, load_weights_only,
                             plain_meta, save_checkpoint_atomic)
 from .inference import init_model, load_model_weights
-from .official_checkpoints import (OFFICIAL_ARCHS, convert_irn_state_dict,
-                                   convert_official_checkpoint,
-                                   convert_official_to_model,
-                                   describe_official_checkpoint,
-                                   strip_state_dict)
-from .official_sain import convert_sain_state_dict
-from .official_iicnet import (IICNET_CONFIG_IDS, convert_iicnet_state_dict,
-                             describe_iicnet_layout)
+from ..models.editors.irn.irn_converter import (
+    OFFICIAL_ARCHS, convert_irn_state_dict, convert_official_checkpoint,
+    convert_official_to_model, describe_official_checkpoint, strip_state_dict)
+from ..models.editors.sain.sain_converter import convert_sain_state_dict
+from ..models.editors.iicnet.iicnet_converter import (
+    IICNET_CONFIG_IDS, convert_iicnet_state_dict, describe_iicnet_layout)
 
 __all__ = [
     'init_model', 'load_model_weights', 'OFFICIAL_ARCHS',

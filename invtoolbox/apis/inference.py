@@ -12,9 +12,9 @@ from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
 from .checkpoint_io import load_weights_only
-from .official_checkpoints import (_foreign_kind, _layout_from_irn_keys,
-                                   _describe_irn, describe_official_checkpoint,
-                                   strip_state_dict)
+from ..models.editors.irn.irn_converter import (
+    _describe_irn, _foreign_kind, _layout_from_irn_keys,
+    describe_official_checkpoint, strip_state_dict)
 
 __all__ = ['init_model', 'load_model_weights']
 

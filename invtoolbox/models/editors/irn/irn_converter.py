@@ -148,7 +148,7 @@ OFFICIAL_ARCHS: Dict[str, dict] = {
 #: part: ``fn(state_dict, network_cfg, arch, source) -> OrderedDict`` (the
 #: state dict already stripped of ``module.``); each raises a one-line
 #: ``ValueError`` for a checkpoint of another architecture. The SAIN and
-#: IICNet modules (``official_sain.py``, ``official_iicnet.py``) add their
+#: IICNet modules (``sain_converter.py``, ``iicnet_converter.py``) add their
 #: archs to :data:`OFFICIAL_ARCHS` and their converters here.
 NETWORK_CONVERTERS: Dict[str, Callable[..., 'OrderedDict[str, Tensor]']] = {}
 
@@ -194,8 +194,8 @@ def strip_state_dict(state_dict: Mapping, source: str = 'checkpoint'
 
 
 def _build_on_meta(cfg: dict):
-    from .. import models  # noqa: F401  (registers the networks)
-    from ..registry import MODELS
+    from .... import models  # noqa: F401  (registers the networks)
+    from ....registry import MODELS
     with torch.device('meta'):
         return MODELS.build(dict(cfg))
 

@@ -26,10 +26,10 @@ from typing import Dict, List, Mapping, Tuple
 
 from torch import Tensor
 
-from .official_checkpoints import (NETWORK_CONVERTERS, OFFICIAL_ARCHS,
-                                   _check_against, _foreign_kind,
-                                   describe_official_checkpoint,
-                                   strip_state_dict)
+from ..irn.irn_converter import (NETWORK_CONVERTERS, OFFICIAL_ARCHS,
+                                 _check_against, _foreign_kind,
+                                 describe_official_checkpoint,
+                                 strip_state_dict)
 
 __all__ = ['convert_sain_state_dict', 'describe_sain']
 

@@ -32,9 +32,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from .official_checkpoints import (FOREIGN_DETECTORS, NETWORK_CONVERTERS,
-                                   OFFICIAL_ARCHS, _check_against,
-                                   _foreign_kind, strip_state_dict)
+from ..irn.irn_converter import (FOREIGN_DETECTORS, NETWORK_CONVERTERS,
+                                 OFFICIAL_ARCHS, _check_against,
+                                 _foreign_kind, strip_state_dict)
 
 __all__ = ['convert_iicnet_state_dict', 'describe_iicnet_layout',
            'IICNET_CONFIG_IDS']
@@ -166,7 +166,7 @@ def _detect(keys: List[str]) -> Optional[str]:
 
 def _signature(cfg: dict) -> dict:
     """What the keys of a network config show (see :func:`_found_layout`)."""
-    from ..models.editors.iicnet.iicnet_net import iicnet_layout
+    from .iicnet_net import iicnet_layout
     down = cfg.get('down')
     layout = iicnet_layout(cfg['num_images'], cfg.get('out_channels', 3),
                            down)
@@ -331,7 +331,7 @@ def _rename(key: str) -> str:
 def _not_iicnet(state: Mapping[str, Tensor], source: str, wanted: str):
     looks = _foreign_kind(list(state))
     if looks is None:
-        from .official_checkpoints import describe_official_checkpoint
+        from ..irn.irn_converter import describe_official_checkpoint
         try:
             looks = describe_official_checkpoint(state)
         except ValueError:
