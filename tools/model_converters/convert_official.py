@@ -1,5 +1,9 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""Convert an official IRN-family checkpoint to an invtoolbox checkpoint.
+"""Convert an official released checkpoint to an invtoolbox checkpoint.
+
+Every arch of ``invtoolbox.apis.OFFICIAL_ARCHS`` converts (IRN, IRN+,
+IRN-Color, CRM, SAIN, IICNet, and any family registered in
+``invtoolbox.registry.CONVERTERS``, plugins included).
 
 Writes ``{'meta': {...}, 'state_dict': {...}}`` with keys prefixed for the
 model (``generator.``, ``restorer.``, ``discriminator.``), loadable with
@@ -31,8 +35,8 @@ from invtoolbox.version import __version__
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert an official IRN / IRN+ / IRN-Color / CRM '
-        'checkpoint to an invtoolbox checkpoint.')
+        description='Convert an official released checkpoint (IRN, IRN+, '
+        'IRN-Color, CRM, SAIN, IICNet, ...) to an invtoolbox checkpoint.')
     parser.add_argument('arch', nargs='?', help='official arch name (see --list)')
     parser.add_argument('src', nargs='?', help='official .pth file')
     parser.add_argument('dst', nargs='?', help='invtoolbox checkpoint to write')

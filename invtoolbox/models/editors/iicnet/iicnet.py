@@ -18,7 +18,7 @@ from ....tasks import BaseRICTask, build_task
 from ...degradations import NoiseQuantization
 from ..irn.irn import _build, _merge_cfg, seeded_generator
 
-__all__ = ['IICNet']
+__all__ = ['IICNet', 'iicnet_generator_config']
 
 ModuleCfg = Union[dict, nn.Module, None]
 
@@ -39,6 +39,28 @@ def _build_task(task) -> BaseRICTask:
         return build_task(task)
     except ValueError as err:
         raise ValueError(f'IICNet: {err}'.replace('build_task: ', '')) from None
+
+
+def iicnet_generator_config(task: BaseRICTask,
+                            generator: Optional[dict] = None) -> dict:
+    """The :class:`IICNetNet` config that :class:`IICNet` builds for a task.
+
+    Keys left out of ``generator`` are filled in from the task: ``type``
+    (``'IICNetNet'``), ``num_images``, ``out_channels`` and ``down``
+    (``dict(type='haar', order='hl', use_conv1x1=True)`` for
+    ``task.scale == 2``, else None). The official-checkpoint converter
+    reads the networks of the configs through this function, so it builds
+    what the model builds.
+    """
+    cfg = dict(generator or {})
+    cfg.setdefault('type', 'IICNetNet')
+    cfg.setdefault('num_images', task.num_images)
+    cfg.setdefault('out_channels', task.out_channels)
+    if task.scale == 2:
+        cfg.setdefault('down', dict(type='haar', order='hl', use_conv1x1=True))
+    else:
+        cfg.setdefault('down', None)
+    return cfg
 
 
 @MODELS.register_module()
@@ -142,14 +164,7 @@ class IICNet(BaseModel):
         if isinstance(generator, nn.Module):
             net = generator
         else:
-            cfg = dict(generator or {})
-            cfg.setdefault('type', 'IICNetNet')
-            cfg.setdefault('num_images', task.num_images)
-            cfg.setdefault('out_channels', task.out_channels)
-            if task.scale == 2:
-                cfg.setdefault(
-                    'down', dict(type='haar', order='hl', use_conv1x1=True))
-            net = MODELS.build(cfg)
+            net = MODELS.build(iicnet_generator_config(task, generator))
         found = (getattr(net, 'num_images', None),
                  getattr(net, 'out_channels', None), getattr(net, 'scale',
                                                              None))

@@ -1,161 +1,97 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""Converters from the official released checkpoints to invtoolbox.
+"""The official IRN-family checkpoints (pkuxmq/Invertible-Image-Rescaling)
+and their converter: IRN x2/x3/x4/x8, IRN+, IRN-Color and the CRM.
 
 The official IRN code saves plain ``state_dict`` s (``torch.save(net.
 state_dict())``): ``operations.{i}.*`` for the IRN networks,
 ``conv_first/RRDB_trunk/trunk_conv/conv_last`` for the CRM restorer and
-``conv{k}_{j}/bn{k}_{j}/linear{1,2}`` for the IRN+ discriminator. The
-converters here
+``conv{k}_{j}/bn{k}_{j}/linear{1,2}`` for the IRN+ discriminator.
+:class:`IRNConverter` (registered in ``CONVERTERS`` under the arch names of
+:data:`IRN_ARCHS`)
 
-- strip a ``module.`` prefix (DataParallel / DDP) and unwrap a
-  ``{'state_dict': ...}`` dict,
-- derive the layout (Haar levels, couplings per level, channels, growth) from
-  the keys and shapes, so any depth or scale of the same code converts,
-- validate the layout against the requested architecture and every key and
-  shape against the invtoolbox network, raising a one-line ``ValueError``
-  that says what the checkpoint looks like instead,
-- rename the keys of the IRN networks (``operations.i`` -> ``blocks.i``);
+- derives the layout (Haar levels, couplings per level, channels, growth)
+  from the keys and shapes, so any depth or scale of the same code converts,
+  and says which arch a state dict of another layout is;
+- renames the keys of the IRN networks (``operations.i`` -> ``blocks.i``);
   the restorer and discriminator keep the official module names.
+
+The networks themselves come from the configs named in :data:`IRN_ARCHS`
+(``model.generator``, ``model.restorer``, ``model.discriminator``).
 """
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
-import torch
 from torch import Tensor
 
-__all__ = [
-    'OFFICIAL_ARCHS', 'NETWORK_CONVERTERS', 'FOREIGN_DETECTORS',
-    'convert_official_checkpoint',
-    'convert_official_to_model', 'convert_irn_state_dict',
-    'describe_official_checkpoint', 'strip_state_dict'
-]
+from ....registry import CONVERTERS
+from ...base_models.official_converter import (OfficialConverter,
+                                               check_against, describe_state,
+                                               find_official_layout,
+                                               get_converter,
+                                               strip_state_dict)
 
-_DENSE = dict(type='DenseBlock', growth=32, init='xavier')
+__all__ = ['IRNConverter', 'IRN_ARCHS', 'convert_irn_state_dict']
 
+_RELEASE = 'pkuxmq/Invertible-Image-Rescaling, Google Drive folder ' \
+    '1ym6DvYNQegDrOy_4z733HxrULa1XIN92'
 
-def _irn(scale, block_num, down_type='haar', out_channels=3):
-    return dict(
-        type='IRNNet',
-        in_channels=3,
-        out_channels=out_channels,
-        scale=scale,
-        block_num=list(block_num),
-        down_type=down_type,
-        subnet=dict(_DENSE))
-
-
-_DISCRIMINATOR = dict(type='VGGStyleDiscriminator', in_channels=3,
-                      mid_channels=64)
-_CRM = dict(
-    type='RRDBNet',
-    in_channels=3,
-    out_channels=3,
-    mid_channels=64,
-    num_blocks=8,
-    growth_channels=32)
-
-#: The released official checkpoints (pkuxmq/Invertible-Image-Rescaling,
-#: Google Drive folder ``1ym6DvYNQegDrOy_4z733HxrULa1XIN92``). ``parts``
-#: maps each part of the invtoolbox model (``generator``, ``discriminator``,
-#: ``restorer``) to its network config and the official file holding it;
-#: ``main`` is the part that the released file ``checkpoint`` holds.
-OFFICIAL_ARCHS: Dict[str, dict] = {
+#: The released official checkpoints (:data:`_RELEASE`): what no config
+#: says. ``files`` maps each converted part of the model to its official
+#: file; the first is the one the released ``checkpoint`` holds.
+IRN_ARCHS = {
     'IRN_x2': dict(
+        config='configs/irn/irn_x2_div2k.py',
         description='IRN x2 (ECCV 2020): Haar + 8 couplings',
         checkpoint='IRN_x2.pth',
-        model='IRN',
-        scale=2,
-        main='generator',
-        parts=dict(generator=dict(network=_irn(2, [8]), file='IRN_x2.pth'))),
+        files=dict(generator='IRN_x2.pth')),
     'IRN_x3': dict(
+        config='configs/irn/irn_x3_div2k.py',
         description='IRN x3 (IJCV): ConvDownsampling(3) + 12 couplings',
         checkpoint='IRN_x3.pth',
-        model='IRN',
-        scale=3,
-        main='generator',
-        parts=dict(
-            generator=dict(
-                network=_irn(3, [12], 'conv'), file='IRN_x3.pth'))),
+        files=dict(generator='IRN_x3.pth')),
     'IRN_x4': dict(
+        config='configs/irn/irn_x4_div2k.py',
         description='IRN x4 (ECCV 2020): 2 x (Haar + 8 couplings)',
         checkpoint='IRN_x4.pth',
-        model='IRN',
-        scale=4,
-        main='generator',
-        parts=dict(
-            generator=dict(network=_irn(4, [8, 8]), file='IRN_x4.pth'))),
+        files=dict(generator='IRN_x4.pth')),
     'IRN_x8': dict(
+        config='configs/irn/irn_x8_div2k.py',
         description='IRN x8 (IJCV): 3 x (Haar + 8 couplings)',
         checkpoint='IRN_x8.pth',
-        model='IRN',
-        scale=8,
-        main='generator',
-        parts=dict(
-            generator=dict(
-                network=_irn(8, [8, 8, 8]), file='IRN_x8.pth'))),
+        files=dict(generator='IRN_x8.pth')),
     'IRN+_x4': dict(
+        config='configs/irn/irn-plus_x4_div2k.py',
         description='IRN+ x4 (ECCV 2020): the IRN x4 generator finetuned '
         'with a VGG-style discriminator and a VGG19 feature loss',
         checkpoint='IRN+_x4.pth',
-        model='IRNPlus',
-        scale=4,
-        main='generator',
-        parts=dict(
-            generator=dict(network=_irn(4, [8, 8]), file='IRN+_x4.pth'),
-            discriminator=dict(
-                network=dict(_DISCRIMINATOR),
-                file='{iter}_D.pth (written by IRN+ training; not released)'))
-    ),
+        files=dict(
+            generator='IRN+_x4.pth',
+            discriminator='{iter}_D.pth (written by IRN+ training; not '
+            'released)')),
     'IRN_x2_finetune': dict(
+        config='configs/irn/irn_x2-finetune_div2k.py',
         description='IRN x2 finetuned with an l1 LR loss and LR noise '
         '(IJCV; fixes the colour artifacts on Kodak, issue #13)',
         checkpoint='IRN_x2_finetune.pth',
-        model='IRN',
-        scale=2,
-        main='generator',
-        parts=dict(
-            generator=dict(
-                network=_irn(2, [8]), file='IRN_x2_finetune.pth'))),
+        files=dict(generator='IRN_x2_finetune.pth')),
     'IRN_color': dict(
+        config='configs/irn/irn-color_div2k.py',
         description='IRN-Color (IJCV): Conv1x1Grey + 8 couplings (split 1); '
         'embeds colour into a grey image',
         checkpoint='IRN_color.pth',
-        model='IRN',
-        scale=1,
-        main='generator',
-        parts=dict(
-            generator=dict(
-                network=_irn(1, [8], 'grey', out_channels=1),
-                file='IRN_color.pth'))),
+        files=dict(generator='IRN_color.pth')),
     'CRM_x2_q90': dict(
+        config='configs/irn/irn-crm_x2_q90_div2k.py',
         description='IRN-Compression (IJCV): the compression restoration '
         'module (RRDBNet nf 64, nb 8, gc 32) for JPEG quality 90 on top of '
         'the frozen IRN_x2_finetune generator',
         checkpoint='CRM_x2_q90.pth',
-        model='IRNCRM',
-        scale=2,
-        main='restorer',
-        parts=dict(
-            restorer=dict(network=dict(_CRM), file='CRM_x2_q90.pth'),
-            generator=dict(
-                network=_irn(2, [8]), file='IRN_x2_finetune.pth'))),
+        files=dict(restorer='CRM_x2_q90.pth',
+                   generator='IRN_x2_finetune.pth')),
 }
-
-#: Converters of other official codes, by the network ``type`` of an arch's
-#: part: ``fn(state_dict, network_cfg, arch, source) -> OrderedDict`` (the
-#: state dict already stripped of ``module.``); each raises a one-line
-#: ``ValueError`` for a checkpoint of another architecture. The SAIN and
-#: IICNet modules (``sain_converter.py``, ``iicnet_converter.py``) add their
-#: archs to :data:`OFFICIAL_ARCHS` and their converters here.
-NETWORK_CONVERTERS: Dict[str, Callable[..., 'OrderedDict[str, Tensor]']] = {}
-
-#: ``fn(keys) -> str | None``: name what a state dict of another official
-#: code looks like (e.g. ``'an IICNet network (0.forw_rel/2.operations)'``),
-#: so that converting it as the wrong arch gives a one-line error.
-FOREIGN_DETECTORS: List[Callable[[List[str]], Optional[str]]] = []
 
 _IRN_KEY = re.compile(r'^operations\.(\d+)\.(.+)$')
 _BLOCK_KEY = re.compile(r'^([FGH])\.conv([1-5])\.(weight|bias)$')
@@ -165,89 +101,8 @@ _DISC_KEY = re.compile(r'^(conv\d_\d|bn\d_\d|linear[12])\.')
 
 
 # ---------------------------------------------------------------------------
-# helpers
+# layout
 # ---------------------------------------------------------------------------
-def strip_state_dict(state_dict: Mapping, source: str = 'checkpoint'
-                     ) -> 'OrderedDict[str, Tensor]':
-    """Unwrap ``{'state_dict': ...}`` and drop a ``module.`` prefix.
-
-    Raises:
-        ValueError: when the object is not a dict of tensors.
-    """
-    if isinstance(state_dict, Mapping) and isinstance(
-            state_dict.get('state_dict'), Mapping):
-        state_dict = state_dict['state_dict']
-    if not isinstance(state_dict, Mapping) or not state_dict:
-        raise ValueError(f'{source}: expected a non-empty state dict (a '
-                         f'dict of tensors), got {type(state_dict).__name__}.')
-    out: 'OrderedDict[str, Tensor]' = OrderedDict()
-    for key, value in state_dict.items():
-        if not isinstance(value, Tensor):
-            raise ValueError(
-                f'{source}: entry {key!r} is a {type(value).__name__}, not a '
-                'tensor; pass the network state dict itself.')
-        key = str(key)
-        if key.startswith('module.'):
-            key = key[len('module.'):]
-        out[key] = value
-    return out
-
-
-def _build_on_meta(cfg: dict):
-    from .... import models  # noqa: F401  (registers the networks)
-    from ....registry import MODELS
-    with torch.device('meta'):
-        return MODELS.build(dict(cfg))
-
-
-def _check_against(state: Mapping[str, Tensor], cfg: dict, source: str,
-                   what: str) -> None:
-    """Every key and shape of ``state`` must be those of the network ``cfg``."""
-    expected = {
-        k: tuple(v.shape)
-        for k, v in _build_on_meta(cfg).state_dict().items()
-    }
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        detail = (f'missing {missing[0]!r}' if missing else
-                  f'unexpected {unexpected[0]!r}')
-        raise ValueError(
-            f'{source}: the keys do not match {what} ({len(missing)} '
-            f'missing, {len(unexpected)} unexpected, e.g. {detail}); is it '
-            'a complete state dict of that network?')
-    for key, shape in expected.items():
-        if tuple(state[key].shape) != shape:
-            raise ValueError(
-                f'{source}: {key} has shape {tuple(state[key].shape)}, '
-                f'{what} needs {shape}.')
-
-
-# ---------------------------------------------------------------------------
-# identification
-# ---------------------------------------------------------------------------
-def _foreign_kind(keys: List[str]) -> Optional[str]:
-    """Name what a non-IRN state dict looks like, or None."""
-    if any(k.startswith(('RRDB_trunk.', 'conv_first.')) for k in keys):
-        return 'CRM_x2_q90 (the RRDBNet restorer, netR)'
-    if any(k.startswith('conv0_0.') for k in keys) and all(
-            _DISC_KEY.match(k) for k in keys):
-        return 'the IRN+ discriminator (Discriminator_VGG_128, netD)'
-    if any(
-            k.startswith(('haar_operations.', 'down_operations.',
-                          'comp_operations.')) for k in keys):
-        return 'a SAIN network (haar_/down_/comp_operations)'
-    for detect in FOREIGN_DETECTORS:
-        found = detect(keys)
-        if found:
-            return found
-    if any(k.startswith(('generator.', 'blocks.', 'restorer.')) for k in keys):
-        return ('an invtoolbox checkpoint already (keys such as '
-                f'{next(k for k in keys)!r}); load it with '
-                'invtoolbox.apis.init_model')
-    return None
-
-
 def _layout_from_irn_keys(state: Mapping[str, Tensor], source: str) -> dict:
     """The :class:`IRNNet` config of an official ``operations.*`` state dict."""
     ops: Dict[int, Dict[str, Tensor]] = {}
@@ -346,82 +201,36 @@ def _layout_from_irn_keys(state: Mapping[str, Tensor], source: str) -> dict:
 
 
 def _describe_irn(cfg: dict) -> str:
-    blocks = '+'.join(str(n) for n in cfg['block_num'])
-    if cfg['down_type'] == 'haar':
-        levels = len(cfg['block_num'])
+    block_num = list(cfg.get('block_num') or [])
+    blocks = '+'.join(str(n) for n in block_num)
+    down_type = cfg.get('down_type', 'haar')
+    if down_type == 'haar':
+        levels = len(block_num)
         what = (f"{levels} Haar level{'s' if levels > 1 else ''}, {blocks} "
                 'couplings')
-    elif cfg['down_type'] == 'conv':
-        what = f"ConvDownsampling x{cfg['scale']}, {blocks} couplings"
+    elif down_type == 'conv':
+        what = f"ConvDownsampling x{cfg.get('scale', 2)}, {blocks} couplings"
     else:
         what = f'Conv1x1Grey, {blocks} couplings'
-    return f"{what}, split {cfg['out_channels']}"
+    return f"{what}, split {cfg.get('out_channels', 3)}"
 
 
 def _same_irn(a: dict, b: dict) -> bool:
-    keys = ('in_channels', 'out_channels', 'scale', 'block_num', 'down_type')
-    return (all(a[k] == b[k] for k in keys)
-            and a['subnet'].get('growth', 32) == b['subnet'].get('growth', 32))
-
-
-def _matching_archs(cfg: dict, part: str = 'generator') -> List[str]:
-    names = []
-    for name, spec in OFFICIAL_ARCHS.items():
-        net = spec['parts'].get(part, {}).get('network')
-        if net is not None and net['type'] == 'IRNNet' and _same_irn(
-                cfg, net):
-            names.append(name)
-    return names
-
-
-def describe_official_checkpoint(state_dict: Mapping) -> str:
-    """A one-phrase description of an official state dict, e.g.
-    ``'IRN_x4 / IRN+_x4 (2 Haar levels, 8+8 couplings, split 3)'``."""
-    state = strip_state_dict(state_dict)
-    keys = list(state)
-    foreign = _foreign_kind(keys)
-    if foreign is not None:
-        return foreign
-    cfg = _layout_from_irn_keys(state, 'checkpoint')
-    names = _matching_archs(cfg)
-    label = ' / '.join(names) if names else 'an IRN network'
-    return f'{label} ({_describe_irn(cfg)})'
-
-
-# ---------------------------------------------------------------------------
-# conversion
-# ---------------------------------------------------------------------------
-def convert_irn_state_dict(state_dict: Mapping, source: str = 'checkpoint'
-                           ) -> Tuple['OrderedDict[str, Tensor]', dict]:
-    """Convert an official IRN / IRN-Color state dict of any depth and scale.
-
-    Args:
-        state_dict (dict): ``operations.{i}.*`` tensors (``module.`` prefix
-            and a ``state_dict`` wrapper allowed).
-        source (str): name used in error messages (e.g. the file).
-
-    Returns:
-        tuple[OrderedDict, dict]: the state dict of :class:`IRNNet`
-        (``blocks.{i}.*``) and the ``IRNNet`` config that it fits.
-
-    Raises:
-        ValueError: one line, when the keys are not an IRN network's.
-    """
-    state = strip_state_dict(state_dict, source)
-    foreign = _foreign_kind(list(state))
-    if foreign is not None:
-        raise ValueError(f'{source}: this checkpoint looks like {foreign}, '
-                         'not an IRN network.')
-    cfg = _layout_from_irn_keys(state, source)
-    converted: 'OrderedDict[str, Tensor]' = OrderedDict(
-        ('blocks.' + k[len('operations.'):], v) for k, v in state.items())
-    _check_against(converted, cfg, source, f'IRNNet ({_describe_irn(cfg)})')
-    return converted, cfg
+    """Same IRN network (the :class:`IRNNet` defaults fill missing keys)."""
+    defaults = dict(in_channels=3, out_channels=3, scale=2, down_type='haar')
+    for key, default in defaults.items():
+        if a.get(key, default) != b.get(key, default):
+            return False
+    if list(a.get('block_num') or []) != list(b.get('block_num') or []):
+        return False
+    return (a.get('subnet') or {}).get('growth', 32) == \
+        (b.get('subnet') or {}).get('growth', 32)
 
 
 def _convert_rrdb(state: Mapping[str, Tensor], cfg: dict, arch: str,
                   source: str) -> 'OrderedDict[str, Tensor]':
-    """Validate an official RRDBNet state dict (the names are kept)."""
+    """Validate an official RRDBNet state dict (the names are kept; the
+    base checks every key and shape afterwards)."""
     trunk = set()
     for key in state:
         match = _RRDB_KEY.match(key)
@@ -444,129 +253,169 @@ def _convert_rrdb(state: Mapping[str, Tensor], cfg: dict, arch: str,
             f'nf={found["mid_channels"]}, gc={found["growth_channels"]}, not '
             f'the {arch} restorer (nb={wanted["num_blocks"]}, '
             f'nf={wanted["mid_channels"]}, gc={wanted["growth_channels"]}).')
-    out = OrderedDict(state)
-    _check_against(out, cfg, source, f'the {arch} RRDBNet')
-    return out
+    return OrderedDict(state)
 
 
-def convert_official_checkpoint(arch: str,
-                                state_dict: Mapping,
-                                part: Optional[str] = None,
-                                source: str = 'checkpoint'
-                                ) -> 'OrderedDict[str, Tensor]':
-    """Convert an official released state dict for the invtoolbox network.
+def _convert_discriminator(state: Mapping[str, Tensor], cfg: dict,
+                           wanted: str,
+                           source: str) -> 'OrderedDict[str, Tensor]':
+    """Validate an official ``Discriminator_VGG_128`` state dict (the names
+    are kept; the base checks every key and shape afterwards)."""
+    bad = [k for k in state if not _DISC_KEY.match(k)]
+    if bad:
+        raise ValueError(f'{source}: key {bad[0]!r} is not of the official '
+                         'Discriminator_VGG_128 layout (conv{i}_{j}, '
+                         'bn{i}_{j}, linear1, linear2).')
+    first = state.get('conv0_0.weight')
+    if first is None or first.dim() != 4:
+        raise ValueError(f'{source}: conv0_0.weight is missing; the state '
+                         'dict is partial.')
+    found = (int(first.shape[0]), int(first.shape[1]))
+    wanted_shape = (cfg.get('mid_channels', 64), cfg.get('in_channels', 3))
+    if found != wanted_shape:
+        raise ValueError(
+            f'{source}: a discriminator with nf={found[0]}, '
+            f'in_nc={found[1]}, not {wanted} '
+            f'(nf={wanted_shape[0]}, in_nc={wanted_shape[1]}).')
+    return OrderedDict(state)
+
+
+def _matching_archs(cfg: dict, part: str = 'generator') -> List[str]:
+    """The IRN archs whose ``part`` network is the IRN network ``cfg``."""
+    names = []
+    for name, info in IRN_ARCHS.items():
+        if part not in info['files']:
+            continue
+        net = get_converter(name).network(part)
+        if net['type'] == 'IRNNet' and _same_irn(cfg, net):
+            names.append(name)
+    return names
+
+
+def _irn_label(cfg: dict) -> str:
+    names = _matching_archs(cfg)
+    return ' / '.join(names) if names else 'an IRN network'
+
+
+def _to_official(key: str) -> str:
+    return 'operations.' + key[len('blocks.'):] if key.startswith(
+        'blocks.') else key
+
+
+def _rename(state: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    return OrderedDict(
+        ('blocks.' + k[len('operations.'):], v) for k, v in state.items())
+
+
+# ---------------------------------------------------------------------------
+# conversion
+# ---------------------------------------------------------------------------
+def convert_irn_state_dict(state_dict: Mapping, source: str = 'checkpoint'
+                           ) -> Tuple['OrderedDict[str, Tensor]', dict]:
+    """Convert an official IRN / IRN-Color state dict of any depth and scale.
 
     Args:
-        arch (str): a key of :data:`OFFICIAL_ARCHS`.
-        state_dict (dict): the official state dict (as ``torch.load`` of the
-            ``.pth`` gives it; a ``module.`` prefix is stripped).
-        part (str, optional): which network of the model the state dict
-            holds: ``'generator'`` (the IRN network; the released file of
-            every IRN arch), ``'discriminator'`` (``IRN+_x4`` only: an
-            official ``*_D.pth``) or ``'restorer'`` (``CRM_x2_q90``: the
-            released file; its ``'generator'`` is ``IRN_x2_finetune.pth``).
-            Default: the part held by the released file of ``arch``
-            (``OFFICIAL_ARCHS[arch]['main']``).
+        state_dict (dict): ``operations.{i}.*`` tensors (``module.`` prefix
+            and a ``state_dict`` wrapper allowed).
         source (str): name used in error messages (e.g. the file).
 
     Returns:
-        OrderedDict[str, Tensor]: the state dict of that part, e.g. for
-        ``model.generator`` (an :class:`IRNNet`, keys ``blocks.{i}.*``).
+        tuple[OrderedDict, dict]: the state dict of :class:`IRNNet`
+        (``blocks.{i}.*``) and the ``IRNNet`` config that it fits.
 
     Raises:
-        ValueError: one line, for an unknown ``arch``/``part`` or a state
-            dict of another architecture or scale (saying what it looks
-            like, e.g. "looks like IRN_x4 (2 Haar levels, 8+8 couplings),
-            not IRN_x2 (1 Haar level, 8 couplings)").
+        ValueError: one line, when the keys are not an IRN network's.
     """
-    if arch not in OFFICIAL_ARCHS:
-        raise ValueError(f'unknown official arch {arch!r}; choose one of '
-                         f'{", ".join(OFFICIAL_ARCHS)}.')
-    spec = OFFICIAL_ARCHS[arch]
-    part = spec['main'] if part is None else part
-    if part not in spec['parts']:
-        raise ValueError(f'{arch} has no part {part!r}; its parts are '
-                         f'{", ".join(spec["parts"])}.')
-    cfg = spec['parts'][part]['network']
     state = strip_state_dict(state_dict, source)
-    keys = list(state)
-    foreign = _foreign_kind(keys)
-    wanted = f'the {arch} {part}'
-    if cfg['type'] in NETWORK_CONVERTERS:
-        return NETWORK_CONVERTERS[cfg['type']](state, cfg, arch, source)
-    if cfg['type'] == 'IRNNet':
-        if foreign is not None:
-            raise ValueError(f'{source}: this checkpoint looks like '
-                             f'{foreign}, not {wanted} '
-                             f'({_describe_irn(cfg)}).')
-        found = _layout_from_irn_keys(state, source)
-        if not _same_irn(found, cfg):
-            names = _matching_archs(found)
-            label = ' / '.join(names) if names else 'an IRN network'
-            hint = (f"; pass arch='{names[0]}'" if names else
-                    '; use invtoolbox.apis.convert_irn_state_dict for '
-                    'custom layouts')
-            raise ValueError(
-                f'{source}: this checkpoint looks like {label} '
-                f'({_describe_irn(found)}), not {arch} '
-                f'({_describe_irn(cfg)}){hint}.')
-        converted, _ = convert_irn_state_dict(state, source)
-        return converted
-    if cfg['type'] == 'RRDBNet':
-        if not any(k.startswith('RRDB_trunk.') for k in keys):
-            looks = foreign or describe_official_checkpoint(state)
+    found = find_official_layout(list(state))
+    if found != (IRNConverter, 'IRNNet'):
+        looks = describe_state(state)
+        if looks is not None:
             raise ValueError(f'{source}: this checkpoint looks like {looks}, '
-                             f'not {wanted} (an RRDBNet).')
-        return _convert_rrdb(state, cfg, arch, source)
-    # discriminator: official names are kept
-    if not (foreign or '').startswith('the IRN+ discriminator'):
-        looks = foreign or describe_official_checkpoint(state)
-        raise ValueError(f'{source}: this checkpoint looks like {looks}, not '
-                         f'{wanted} (Discriminator_VGG_128).')
-    disc_cfg = dict(cfg)
-    disc_cfg['mid_channels'] = int(state['conv0_0.weight'].shape[0])
-    disc_cfg['in_channels'] = int(state['conv0_0.weight'].shape[1])
-    if (disc_cfg['mid_channels'], disc_cfg['in_channels']) != (
-            cfg['mid_channels'], cfg['in_channels']):
-        raise ValueError(
-            f'{source}: a discriminator with nf={disc_cfg["mid_channels"]}, '
-            f'in_nc={disc_cfg["in_channels"]}, not {wanted} '
-            f'(nf={cfg["mid_channels"]}, in_nc={cfg["in_channels"]}).')
-    out = OrderedDict(state)
-    _check_against(out, cfg, source, f'{wanted} (Discriminator_VGG_128)')
-    return out
+                             'not an IRN network.')
+    cfg = _layout_from_irn_keys(state, source)
+    converted = _rename(state)
+    check_against(converted, cfg, source, f'IRNNet ({_describe_irn(cfg)})')
+    return converted, cfg
 
 
-def convert_official_to_model(arch: str, **parts: Mapping
-                              ) -> 'OrderedDict[str, Tensor]':
-    """Convert the official state dict(s) of an arch for the whole model.
+@CONVERTERS.register_module(name=list(IRN_ARCHS))
+class IRNConverter(OfficialConverter):
+    """The IRN family: :data:`IRN_ARCHS` (``IRNNet`` generators, the IRN+
+    ``VGGStyleDiscriminator`` and the CRM ``RRDBNet`` restorer)."""
 
-    Args:
-        arch (str): a key of :data:`OFFICIAL_ARCHS`.
-        **parts: ``part=state_dict`` for each given part, e.g.
-            ``generator=torch.load('IRN_x4.pth')``; at least the arch's
-            main part. Keys may also be ``(state_dict, source)`` tuples.
+    archs = IRN_ARCHS
+    layouts = {
+        'IRNNet': 'an IRN network (operations.*)',
+        'RRDBNet': 'CRM_x2_q90 (the RRDBNet restorer, netR)',
+        'VGGStyleDiscriminator':
+        'the IRN+ discriminator (Discriminator_VGG_128, netD)',
+    }
 
-    Returns:
-        OrderedDict[str, Tensor]: keys prefixed for the BaseModel
-        (``generator.blocks.0.haar_weights``, ``restorer.conv_first.weight``,
-        ``discriminator.conv0_0.weight``, ...).
-    """
-    if arch not in OFFICIAL_ARCHS:
-        raise ValueError(f'unknown official arch {arch!r}; choose one of '
-                         f'{", ".join(OFFICIAL_ARCHS)}.')
-    main = OFFICIAL_ARCHS[arch]['main']
-    if parts.get(main) is None:
-        raise ValueError(f'{arch}: the {main} state dict is required '
-                         f"({OFFICIAL_ARCHS[arch]['checkpoint']}).")
-    out: 'OrderedDict[str, Tensor]' = OrderedDict()
-    for part, value in parts.items():
-        if value is None:
-            continue
-        source = part
-        if isinstance(value, tuple):
-            value, source = value
-        converted = convert_official_checkpoint(arch, value, part, source)
-        for key, tensor in converted.items():
-            out[f'{part}.{key}'] = tensor
-    return out
+    @classmethod
+    def layout_of(cls, keys: List[str]) -> Optional[str]:
+        if any(k.startswith(('RRDB_trunk.', 'conv_first.')) for k in keys):
+            return 'RRDBNet'
+        if any(k.startswith('conv0_0.') for k in keys) and all(
+                _DISC_KEY.match(k) for k in keys):
+            return 'VGGStyleDiscriminator'
+        if any(k.startswith('operations.') for k in keys):
+            return 'IRNNet'
+        return None
+
+    @classmethod
+    def describe_layout(cls, layout: str,
+                        state: Mapping[str, Tensor]) -> str:
+        if layout != 'IRNNet':
+            return cls.layouts[layout]
+        cfg = _layout_from_irn_keys(state, 'checkpoint')
+        return f'{_irn_label(cfg)} ({_describe_irn(cfg)})'
+
+    @classmethod
+    def describe_model_part(cls, part: str,
+                            state: Mapping[str, Tensor]) -> Optional[str]:
+        if part != 'generator' or not state or not all(
+                k.startswith('blocks.') for k in state):
+            return None
+        official = {_to_official(k): v for k, v in state.items()}
+        try:
+            return 'IRN ' + _describe_irn(
+                _layout_from_irn_keys(official, 'weights'))
+        except ValueError:
+            return None
+
+    def describe_part(self, part: str, network: dict) -> str:
+        kind = network['type']
+        if kind == 'IRNNet':
+            what = _describe_irn(network)
+        else:
+            what = {'RRDBNet': 'an RRDBNet',
+                    'VGGStyleDiscriminator': 'Discriminator_VGG_128'}.get(
+                        kind, kind)
+        return f'the {self.arch} {part} ({what})'
+
+    def convert_part(self, state: 'OrderedDict[str, Tensor]', part: str,
+                     network: dict,
+                     source: str) -> 'OrderedDict[str, Tensor]':
+        kind = network['type']
+        if kind == 'IRNNet':
+            found = _layout_from_irn_keys(state, source)
+            if not _same_irn(found, network):
+                names = _matching_archs(found)
+                label = ' / '.join(names) if names else 'an IRN network'
+                hint = (f"; pass arch='{names[0]}'" if names else
+                        '; use invtoolbox.apis.convert_irn_state_dict for '
+                        'custom layouts')
+                raise ValueError(
+                    f'{source}: this checkpoint looks like {label} '
+                    f'({_describe_irn(found)}), not {self.arch} '
+                    f'({_describe_irn(network)}){hint}.')
+            return _rename(state)
+        if kind == 'RRDBNet':
+            return _convert_rrdb(state, network, self.arch, source)
+        if kind == 'VGGStyleDiscriminator':
+            return _convert_discriminator(state, network,
+                                          self.describe_part(part, network),
+                                          source)
+        raise ValueError(f'{self.arch}: the IRN-family converter has no '
+                         f'conversion for a {kind} {part}.')

@@ -16,73 +16,74 @@ and becomes the state dict of :class:`~invtoolbox.models.SAINNet`
 code, so the one file fills ``model.generator`` completely. The layout
 (Haar stages, block counts, split, growth, mixture size) is read from the
 keys and shapes, so every scale and depth of the official code converts.
+:class:`SAINConverter` is registered in ``CONVERTERS`` under the names of
+:data:`SAIN_ARCHS`; the networks come from the configs named there.
 """
 from __future__ import annotations
 
 import math
 import re
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from ..irn.irn_converter import (NETWORK_CONVERTERS, OFFICIAL_ARCHS,
-                                 _check_against, _foreign_kind,
-                                 describe_official_checkpoint,
-                                 strip_state_dict)
+from ....registry import CONVERTERS
+from ...base_models.official_converter import (OfficialConverter,
+                                               check_against, describe_state,
+                                               find_official_layout,
+                                               get_converter,
+                                               strip_state_dict)
 
-__all__ = ['convert_sain_state_dict', 'describe_sain']
+__all__ = ['SAINConverter', 'SAIN_ARCHS', 'convert_sain_state_dict',
+           'describe_sain']
 
 _SAIN_KEY = re.compile(
     r'^(haar_operations|down_operations|comp_operations)\.(\d+)\.(.+)$')
 _ENHANCED_KEY = re.compile(r'^([EFGH])\.conv([1-5])\.(weight|bias)$')
 _VANILLA_KEY = re.compile(r'^([FGH])\.conv([1-5])\.(weight|bias)$')
+_INN_KEY = re.compile(r'^inn\.blocks\.(\d+)\.(.+)$')
 _GMM_KEY = 'gmm.gmm_para'
+_FILE = '{} (yang-jin-hai/SAIN, experiments/pretrained_models)'
+
+#: The released official checkpoints: what no config says.
+SAIN_ARCHS = {
+    'SAINx2_JPEG': dict(
+        config='configs/sain/sain_x2_jpeg_div2k.py',
+        description='SAIN x2 (AAAI 2023) trained for JPEG QF 75: 1 Haar '
+        'stage, 5 enhanced + 3 vanilla couplings, Gaussian-mixture latent '
+        '(K=5)',
+        checkpoint='SAINx2_JPEG.pth',
+        files=dict(generator=_FILE.format('SAINx2_JPEG.pth'))),
+    'SAINx2_WebP': dict(
+        config='configs/sain/sain_x2_webp_div2k.py',
+        description='SAIN x2 (AAAI 2023) trained for WebP QF 75: 1 Haar '
+        'stage, 5 enhanced + 3 vanilla couplings, Gaussian-mixture latent '
+        '(K=5)',
+        checkpoint='SAINx2_WebP.pth',
+        files=dict(generator=_FILE.format('SAINx2_WebP.pth'))),
+    'SAINx4_JPEG': dict(
+        config='configs/sain/sain_x4_jpeg_div2k.py',
+        description='SAIN x4 (AAAI 2023) trained for JPEG QF 75: 2 Haar '
+        'stages, 10 enhanced + 6 vanilla couplings, Gaussian-mixture latent '
+        '(K=5)',
+        checkpoint='SAINx4_JPEG.pth',
+        files=dict(generator=_FILE.format('SAINx4_JPEG.pth'))),
+}
 
 
 def _levels(scale: int) -> int:
     return int(round(math.log2(scale)))
 
 
-def _sain(scale: int, e_blocks: int, v_blocks: int) -> dict:
-    return dict(
-        type='SAINNet',
-        in_channels=3,
-        out_channels=3,
-        scale=scale,
-        e_blocks=e_blocks,
-        v_blocks=v_blocks,
-        gmm_components=5,
-        subnet=dict(type='DenseBlock', growth=32, init='xavier'))
-
-
-_SAIN_ARCHS = {
-    'SAINx2_JPEG': (2, 5, 3, 'JPEG'),
-    'SAINx2_WebP': (2, 5, 3, 'WebP'),
-    'SAINx4_JPEG': (4, 10, 6, 'JPEG'),
-}
-for _name, (_scale, _e, _v, _codec) in _SAIN_ARCHS.items():
-    OFFICIAL_ARCHS[_name] = dict(
-        description=(f'SAIN x{_scale} (AAAI 2023) trained for {_codec} '
-                     f'QF 75: {_levels(_scale)} Haar stage'
-                     f"{'s' if _scale > 2 else ''}, {_e} enhanced + {_v} "
-                     'vanilla couplings, Gaussian-mixture latent (K=5)'),
-        checkpoint=f'{_name}.pth',
-        model='SAIN',
-        scale=_scale,
-        main='generator',
-        parts=dict(
-            generator=dict(network=_sain(_scale, _e, _v),
-                           file=f'{_name}.pth (yang-jin-hai/SAIN, '
-                           'experiments/pretrained_models)')))
-
-
 def describe_sain(cfg: Mapping) -> str:
     """``'SAIN x2: 1 Haar stage, 5 enhanced + 3 vanilla blocks, split 3'``."""
-    levels = _levels(cfg['scale'])
-    return (f"SAIN x{cfg['scale']}: {levels} Haar stage"
-            f"{'s' if levels > 1 else ''}, {cfg['e_blocks']} enhanced + "
-            f"{cfg['v_blocks']} vanilla blocks, split {cfg['out_channels']}")
+    scale = cfg.get('scale', 2)
+    levels = _levels(scale)
+    return (f"SAIN x{scale}: {levels} Haar stage"
+            f"{'s' if levels > 1 else ''}, {cfg.get('e_blocks', 5)} enhanced "
+            f"+ {cfg.get('v_blocks', 3)} vanilla blocks, split "
+            f"{cfg.get('out_channels', 3)}")
 
 
 def _layout_from_sain_keys(state: Mapping[str, Tensor], source: str) -> dict:
@@ -155,13 +156,17 @@ def _layout_from_sain_keys(state: Mapping[str, Tensor], source: str) -> dict:
         _channels=channels)
 
 
-def _rename(state: Mapping[str, Tensor], cfg: Mapping
-            ) -> 'OrderedDict[str, Tensor]':
-    num_haar = _levels(cfg['scale'])
-    offsets = dict(
+def _offsets(cfg: Mapping) -> Dict[str, int]:
+    num_haar = _levels(cfg.get('scale', 2))
+    return dict(
         haar_operations=0,
         down_operations=num_haar,
-        comp_operations=num_haar + cfg['e_blocks'])
+        comp_operations=num_haar + cfg.get('e_blocks', 5))
+
+
+def _rename(state: Mapping[str, Tensor], cfg: Mapping
+            ) -> 'OrderedDict[str, Tensor]':
+    offsets = _offsets(cfg)
     out: 'OrderedDict[str, Tensor]' = OrderedDict()
     for key, value in state.items():
         if key == _GMM_KEY:
@@ -171,6 +176,48 @@ def _rename(state: Mapping[str, Tensor], cfg: Mapping
         index = offsets[match.group(1)] + int(match.group(2))
         out[f'inn.blocks.{index}.{match.group(3)}'] = value
     return out
+
+
+def _to_official(key: str, cfg: Mapping) -> str:
+    """``inn.blocks.{i}.*`` -> the official key (for error messages)."""
+    match = _INN_KEY.match(key)
+    if match is None:
+        return key
+    index = int(match.group(1))
+    group = None
+    for name, offset in sorted(_offsets(cfg).items(), key=lambda i: i[1]):
+        if index >= offset:
+            group, start = name, offset
+    return f'{group}.{index - start}.{match.group(2)}'
+
+
+def _same_sain(a: Mapping, b: Mapping) -> bool:
+    defaults = dict(in_channels=3, out_channels=3, scale=2, e_blocks=5,
+                    v_blocks=3, gmm_components=5)
+    return all(a.get(k, d) == b.get(k, d) for k, d in defaults.items()) and \
+        (a.get('subnet') or {}).get('growth', 32) == \
+        (b.get('subnet') or {}).get('growth', 32)
+
+
+def _matching_sain_archs(cfg: Mapping) -> List[str]:
+    return [
+        name for name in SAIN_ARCHS
+        if _same_sain(get_converter(name).network('generator'), cfg)
+    ]
+
+
+def _parse(state: Mapping[str, Tensor], source: str) -> dict:
+    """The SAINNet config of an official state dict, checked for
+    consistency (the enhanced blocks' channels against the Haar stages)."""
+    cfg = _layout_from_sain_keys(state, source)
+    channels = cfg.pop('_channels')
+    expected = cfg['in_channels'] * cfg['scale']**2
+    if channels != expected:
+        raise ValueError(
+            f'{source}: the enhanced blocks work on {channels} channels, but '
+            f"{_levels(cfg['scale'])} Haar stage(s) "
+            f"of {cfg['in_channels']} channels give {expected}.")
+    return cfg
 
 
 def convert_sain_state_dict(state_dict: Mapping, source: str = 'checkpoint'
@@ -192,56 +239,80 @@ def convert_sain_state_dict(state_dict: Mapping, source: str = 'checkpoint'
             (e.g. an IRN checkpoint), saying what it looks like.
     """
     state = strip_state_dict(state_dict, source)
-    keys = list(state)
-    if not any(k.startswith(('haar_operations.', 'down_operations.'))
-               for k in keys):
-        if any(k.startswith('operations.') for k in keys):
-            looks = describe_official_checkpoint(state)
-        else:
-            looks = _foreign_kind(keys) or f'an unknown network (keys such ' \
-                f'as {keys[0]!r})'
+    if find_official_layout(list(state)) != (SAINConverter, 'SAINNet'):
+        looks = describe_state(state) or \
+            f'an unknown network (keys such as {next(iter(state))!r})'
         raise ValueError(f'{source}: this checkpoint looks like {looks}, not '
                          'a SAIN network (haar_/down_/comp_operations, '
                          'gmm.gmm_para).')
-    cfg = _layout_from_sain_keys(state, source)
-    channels = cfg.pop('_channels')
-    expected = cfg['in_channels'] * cfg['scale']**2
-    if channels != expected:
-        raise ValueError(
-            f'{source}: the enhanced blocks work on {channels} channels, but '
-            f"{_levels(cfg['scale'])} Haar stage(s) "
-            f"of {cfg['in_channels']} channels give {expected}.")
+    cfg = _parse(state, source)
     converted = _rename(state, cfg)
-    _check_against(converted, cfg, source, f'SAINNet ({describe_sain(cfg)})')
+    check_against(converted, cfg, source, f'SAINNet ({describe_sain(cfg)})',
+                  lambda key: _to_official(key, cfg))
     return converted, cfg
 
 
-def _matching_sain_archs(cfg: Mapping) -> List[str]:
-    keys = ('in_channels', 'out_channels', 'scale', 'e_blocks', 'v_blocks',
-            'gmm_components')
-    names = []
-    for name, spec in OFFICIAL_ARCHS.items():
-        net = spec['parts'].get('generator', {}).get('network', {})
-        if net.get('type') == 'SAINNet' and all(
-                net[k] == cfg[k] for k in keys) and net['subnet'].get(
-                    'growth', 32) == cfg['subnet'].get('growth', 32):
-            names.append(name)
-    return names
+@CONVERTERS.register_module(name=list(SAIN_ARCHS))
+class SAINConverter(OfficialConverter):
+    """SAIN: :data:`SAIN_ARCHS` (one ``SAINNet`` generator each, its
+    Gaussian mixture included)."""
 
+    archs = SAIN_ARCHS
+    layouts = {'SAINNet': 'a SAIN network (haar_/down_/comp_operations)'}
 
-def _convert_for_arch(state: Mapping[str, Tensor], cfg: dict, arch: str,
-                      source: str) -> 'OrderedDict[str, Tensor]':
-    """``NETWORK_CONVERTERS['SAINNet']``: convert and check against
-    ``arch``."""
-    converted, found = convert_sain_state_dict(state, source)
-    names = _matching_sain_archs(found)
-    if arch not in names:
-        label = ' / '.join(names) if names else 'a SAIN network'
-        hint = f"; pass arch='{names[0]}'" if names else ''
-        raise ValueError(f'{source}: this checkpoint looks like {label} '
-                         f'({describe_sain(found)}), not {arch} '
-                         f'({describe_sain(cfg)}){hint}.')
-    return converted
+    @classmethod
+    def layout_of(cls, keys: List[str]) -> Optional[str]:
+        if any(k.startswith(('haar_operations.', 'down_operations.',
+                             'comp_operations.')) for k in keys):
+            return 'SAINNet'
+        return None
 
+    @classmethod
+    def describe_model_part(cls, part: str,
+                            state: Mapping[str, Tensor]) -> Optional[str]:
+        """Describe converted ``inn.blocks.*`` / ``gmm.gmm_para`` weights."""
+        if part != 'generator' or _GMM_KEY not in state:
+            return None
+        blocks: Dict[int, Dict[str, Tensor]] = {}
+        for key, value in state.items():
+            match = _INN_KEY.match(key)
+            if match is None and key != _GMM_KEY:
+                return None
+            if match is not None:
+                blocks.setdefault(int(match.group(1)),
+                                  {})[match.group(2)] = value
+        official = {_GMM_KEY: state[_GMM_KEY]}
+        counters = dict(haar_operations=0, down_operations=0,
+                        comp_operations=0)
+        for index in sorted(blocks):
+            names = blocks[index]
+            group = ('haar_operations' if 'haar_weights' in names else
+                     'down_operations' if any(n.startswith('E.')
+                                              for n in names) else
+                     'comp_operations')
+            for name, value in names.items():
+                official[f'{group}.{counters[group]}.{name}'] = value
+            counters[group] += 1
+        try:
+            return describe_sain(_parse(official, 'weights'))
+        except ValueError:
+            return None
 
-NETWORK_CONVERTERS['SAINNet'] = _convert_for_arch
+    def describe_part(self, part: str, network: dict) -> str:
+        return f'a SAIN network ({describe_sain(network)})'
+
+    def official_key(self, part: str, key: str) -> str:
+        return _to_official(key, self.network(part))
+
+    def convert_part(self, state: 'OrderedDict[str, Tensor]', part: str,
+                     network: dict,
+                     source: str) -> 'OrderedDict[str, Tensor]':
+        found = _parse(state, source)
+        if not _same_sain(found, network):
+            names = _matching_sain_archs(found)
+            label = ' / '.join(names) if names else 'a SAIN network'
+            hint = f"; pass arch='{names[0]}'" if names else ''
+            raise ValueError(f'{source}: this checkpoint looks like {label} '
+                             f'({describe_sain(found)}), not {self.arch} '
+                             f'({describe_sain(network)}){hint}.')
+        return _rename(state, found)
