@@ -4,10 +4,13 @@ import re
 
 import pytest
 
-from invtoolbox.registry import COUPLINGS, TASKS
+from invtoolbox.registry import CONVERTERS, COUPLINGS, MODELS, TASKS
 from tests.helpers import REPO_ROOT
 
-PAGES = ['docs/inn.md', 'README.md', 'docs/write_a_ric_task.md']
+PAGES = [
+    'docs/inn.md', 'README.md', 'docs/write_a_ric_task.md',
+    'docs/official_checkpoints.md'
+]
 
 
 def python_blocks(page):
@@ -19,7 +22,7 @@ def python_blocks(page):
 def test_python_examples_run(page):
     blocks = python_blocks(page)
     assert blocks, f'{page} has no python example'
-    registries = (COUPLINGS, TASKS)
+    registries = (COUPLINGS, TASKS, CONVERTERS, MODELS)
     before = {}
     for registry in registries:
         registry.import_from_location()  # the lazy import, before the snapshot
