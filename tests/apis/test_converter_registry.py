@@ -294,3 +294,58 @@ def test_a_family_must_list_what_it_converts():
         ToyCodecConverter('IRN_x2')
     with pytest.raises(ValueError, match='unknown official arch'):
         get_converter('ToyCodec_q9')
+
+
+def test_invertible_isp_keys_are_claimed_by_no_builtin_family():
+    """The official Invertible-ISP keys are ``operations.{i}.*`` like IRN's
+    (../shared/reference/invisp_invcompress.md); IRN must not claim them, or
+    their converter could never name them."""
+    keys = [f'operations.{i}.{sub}' for i in range(8)
+            for sub in ('F.conv1.weight', 'G.conv5.bias', 'H.conv3.weight',
+                        'invconv.lower', 'invconv.log_s', 'invconv.upper')]
+    state = {k: torch.zeros(1) for k in keys}
+    with pytest.raises(ValueError, match='of no official layout'):
+        describe_official_checkpoint(state)
+
+
+class ShadowedConverter(ToyCodecConverter):
+    """A family whose keys an earlier family (IRN) also recognises."""
+
+    archs = {'Shadowed_x2': dict(TOY_ARCHS['ToyCodec_q1'])}
+
+    @classmethod
+    def layout_of(cls, keys):
+        return 'ToyCodec' if any(k.endswith('.shadow') for k in keys) \
+            else None
+
+    def prepare(self, state_dict, part, source):
+        return OfficialConverter.prepare(self, state_dict, part, source)
+
+
+def test_a_family_converts_its_own_layout_first(toy_family, monkeypatch):
+    monkeypatch.setitem(ShadowedConverter.archs['Shadowed_x2'], 'config',
+                        TOY_ARCHS['ToyCodec_q1']['config'])
+    state = OrderedDict([('operations.0.haar_weights', torch.zeros(1)),
+                         ('operations.0.shadow', torch.zeros(1))])
+    converter = ShadowedConverter('Shadowed_x2')
+    network = converter.network('generator')
+    converter.check_layout(state, 'generator', network, 'x.pth')  # passes
+    with pytest.raises(ValueError, match='looks like a toy codec'):
+        get_converter('IRN_x2').check_layout(
+            {'encoder.enc.weight': torch.zeros(1)}, 'generator',
+            get_converter('IRN_x2').network('generator'), 'x.pth')
+
+
+def test_sain_errors_and_descriptions_name_both_key_layouts():
+    from tests.models.editors.irn.official_layout import official_state_dict
+    from invtoolbox.models.editors.sain import SAINConverter
+    official = official_state_dict('SAIN_x4')
+    partial = dict(official)
+    del partial['comp_operations.5.H.conv2.bias']
+    with pytest.raises(ValueError, match=r"missing 'comp_operations\.5\.H\."
+                       r"conv2\.bias \(-> inn\.blocks\.17\.H\.conv2\.bias\)'"):
+        convert_official_checkpoint('SAINx4_JPEG', partial)
+    converted = convert_official_checkpoint('SAINx4_JPEG', official)
+    assert SAINConverter.describe_model_part('generator', converted) == \
+        'SAIN x4: 2 Haar stages, 10 enhanced + 6 vanilla blocks, split 3'
+    assert SAINConverter.describe_model_part('restorer', converted) is None

@@ -341,6 +341,12 @@ class OfficialConverter:
                    if k not in info]
         if missing:
             raise ValueError(f'{name}.archs[{arch!r}] lacks {missing}.')
+        if not isinstance(info['config'], str) or not info['config']:
+            raise ValueError(
+                f'{name}.archs[{arch!r}]: config must be the path of the '
+                'config of that setting (repo-relative, e.g. '
+                f"'configs/irn/irn_x2_div2k.py', or absolute), got "
+                f"{info['config']!r}.")
         self.arch = arch
         self.info = info
         self.main = info.get('main', next(iter(info['files'])))
@@ -467,12 +473,14 @@ class OfficialConverter:
     def check_layout(self, state: Mapping[str, Tensor], part: str,
                      network: dict, source: str) -> None:
         """Refuse, with one line naming what it looks like, a state dict
-        that another family or another part's layout claims. Unrecognised
-        keys pass: :meth:`convert_part` names them."""
+        of another layout: another part's of this family, or one another
+        family recognises. The family's own layout always passes (even if
+        an earlier family's detector matches too); unrecognised keys pass
+        as well: :meth:`convert_part` names them."""
         keys = list(state)
+        if type(self).layout_of(keys) == network['type']:
+            return  # its own layout, whatever an earlier family claims
         found = find_official_layout(keys)
-        if found == (type(self), network['type']):
-            return
         if found is None and _invtoolbox_phrase(keys) is None:
             return
         raise ValueError(

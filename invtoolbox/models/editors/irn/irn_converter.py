@@ -29,7 +29,6 @@ from torch import Tensor
 from ....registry import CONVERTERS
 from ...base_models.official_converter import (OfficialConverter,
                                                check_against, describe_state,
-                                               find_official_layout,
                                                get_converter,
                                                strip_state_dict)
 
@@ -98,6 +97,8 @@ _BLOCK_KEY = re.compile(r'^([FGH])\.conv([1-5])\.(weight|bias)$')
 _RRDB_KEY = re.compile(r'^RRDB_trunk\.(\d+)\.RDB([1-3])\.(conv[1-5]\.'
                        r'(?:weight|bias))$')
 _DISC_KEY = re.compile(r'^(conv\d_\d|bn\d_\d|linear[12])\.')
+# every IRN network has a downsampling op with a fixed/learned matrix
+_DOWN_KEY = re.compile(r'^operations\.\d+\.(haar_weights|conv_weights)$')
 
 
 # ---------------------------------------------------------------------------
@@ -246,7 +247,8 @@ def _convert_rrdb(state: Mapping[str, Tensor], cfg: dict, arch: str,
         if 'conv_first.weight' in state else None,
         growth_channels=state['RRDB_trunk.0.RDB1.conv1.weight'].shape[0]
         if 'RRDB_trunk.0.RDB1.conv1.weight' in state else None)
-    wanted = {k: cfg[k] for k in found}
+    defaults = dict(num_blocks=8, mid_channels=64, growth_channels=32)
+    wanted = {k: cfg.get(k, defaults[k]) for k in found}  # RRDBNet's
     if found != wanted:
         raise ValueError(
             f'{source}: an RRDBNet with nb={found["num_blocks"]}, '
@@ -327,8 +329,7 @@ def convert_irn_state_dict(state_dict: Mapping, source: str = 'checkpoint'
         ValueError: one line, when the keys are not an IRN network's.
     """
     state = strip_state_dict(state_dict, source)
-    found = find_official_layout(list(state))
-    if found != (IRNConverter, 'IRNNet'):
+    if IRNConverter.layout_of(list(state)) != 'IRNNet':
         looks = describe_state(state)
         if looks is not None:
             raise ValueError(f'{source}: this checkpoint looks like {looks}, '
@@ -359,7 +360,9 @@ class IRNConverter(OfficialConverter):
         if any(k.startswith('conv0_0.') for k in keys) and all(
                 _DISC_KEY.match(k) for k in keys):
             return 'VGGStyleDiscriminator'
-        if any(k.startswith('operations.') for k in keys):
+        # ``operations.*`` alone is not enough: Invertible-ISP's official
+        # keys are ``operations.{i}.{F,G,H,invconv}.*`` too
+        if any(_DOWN_KEY.match(k) for k in keys):
             return 'IRNNet'
         return None
 

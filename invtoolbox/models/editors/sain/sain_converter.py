@@ -31,7 +31,6 @@ from torch import Tensor
 from ....registry import CONVERTERS
 from ...base_models.official_converter import (OfficialConverter,
                                                check_against, describe_state,
-                                               find_official_layout,
                                                get_converter,
                                                strip_state_dict)
 
@@ -239,7 +238,7 @@ def convert_sain_state_dict(state_dict: Mapping, source: str = 'checkpoint'
             (e.g. an IRN checkpoint), saying what it looks like.
     """
     state = strip_state_dict(state_dict, source)
-    if find_official_layout(list(state)) != (SAINConverter, 'SAINNet'):
+    if SAINConverter.layout_of(list(state)) != 'SAINNet':
         looks = describe_state(state) or \
             f'an unknown network (keys such as {next(iter(state))!r})'
         raise ValueError(f'{source}: this checkpoint looks like {looks}, not '
