@@ -349,3 +349,55 @@ def test_sain_errors_and_descriptions_name_both_key_layouts():
     assert SAINConverter.describe_model_part('generator', converted) == \
         'SAIN x4: 2 Haar stages, 10 enhanced + 6 vanilla blocks, split 3'
     assert SAINConverter.describe_model_part('restorer', converted) is None
+
+
+def test_the_tool_converts_a_new_family_from_two_files(toy_family, tmp_path,
+                                                      capsys):
+    from tests.apis.test_converter_tools import load_tool
+    tool = load_tool('convert_official')
+    release = toy_release()
+    for half in ('encoder', 'decoder'):
+        torch.save(release[half], tmp_path / f'{half}.pth')
+    dst = tmp_path / 'toy.pth'
+    src = f'encoder={tmp_path / "encoder.pth"},decoder={tmp_path / "decoder.pth"}'
+    assert tool.main(['ToyCodec_q1', src, str(dst)]) == 0
+    assert 'wrote' in capsys.readouterr().out
+    ckpt = torch.load(dst, weights_only=True)
+    assert set(ckpt['state_dict']) == {
+        'generator.encoder.weight', 'generator.encoder.bias',
+        'generator.decoder.weight', 'generator.decoder.bias'}
+    assert ckpt['meta']['sources']['generator']['decoder']['file'] == \
+        'decoder.pth'
+    assert tool.main(['--list']) == 0
+    assert 'ToyCodec_q1' in capsys.readouterr().out
+    # one file where the family needs two: one line, nothing written
+    bad = tmp_path / 'bad.pth'
+    assert tool.main(['ToyCodec_q1', str(tmp_path / 'encoder.pth'),
+                      str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "converts {'encoder'" in err
+    assert not bad.exists()
+    assert tool.main(['ToyCodec_q1', src, str(bad), '--part',
+                      'restorer=x.pth']) == 1
+    assert '--part restorer does not apply to ToyCodec_q1' in \
+        capsys.readouterr().err
+
+
+def test_the_tool_takes_any_part(tmp_path, capsys):
+    from tests.apis.test_converter_tools import load_tool
+    from tests.models.editors.irn.official_layout import (
+        filled, official_discriminator_keys, official_state_dict)
+    tool = load_tool('convert_official')
+    torch.save(official_state_dict('IRN_x4'), tmp_path / 'IRN+_x4.pth')
+    torch.save(filled(official_discriminator_keys()), tmp_path / '5_D.pth')
+    for flag in (['--discriminator', str(tmp_path / '5_D.pth')],
+                 ['--part', f'discriminator={tmp_path / "5_D.pth"}']):
+        dst = tmp_path / f'out{len(flag[1])}.pth'
+        assert tool.main(['IRN+_x4', str(tmp_path / 'IRN+_x4.pth'),
+                          str(dst)] + flag) == 0
+        ckpt = torch.load(dst, weights_only=True)
+        assert 'discriminator.linear2.bias' in ckpt['state_dict']
+        assert ckpt['meta']['sources']['discriminator']['file'] == '5_D.pth'
+    assert tool.main(['IRN+_x4', str(tmp_path / 'IRN+_x4.pth'),
+                      str(tmp_path / 'x.pth'), '--part', 'discriminator']) == 1
+    assert 'expected PART=FILE' in capsys.readouterr().err
