@@ -6,10 +6,15 @@ same name, so that mmengine's Runner finds what invtoolbox registers; the
 ``locations`` make each node import its modules lazily on first build.
 
 The domain registries (couplings, invertible blocks, subnets, degradations,
-latent models, losses, reversible-conversion tasks, entropy models) are
-stand-alone registries of scope ``invtoolbox``: each can be used on its own,
-e.g. ``COUPLINGS.build(dict(type='AffineCoupling', channels=12, split=3))``.
+latent models, losses, reversible-conversion tasks, entropy models, official
+checkpoint converters) are stand-alone registries of scope ``invtoolbox``:
+each can be used on its own, e.g.
+``COUPLINGS.build(dict(type='AffineCoupling', channels=12, split=3))``.
 Nested parts are config dicts too (``subnet=dict(type='DenseBlock')``).
+``CONVERTERS`` maps every official arch name (``'IRN_x2'``,
+``'SAINx2_JPEG'``, ``'IICNet_st-01'``, ...) to the converter class of its
+family (``editors/<algo>/<algo>_converter.py``); ``invtoolbox.apis.
+OFFICIAL_ARCHS`` is a read-only view of it.
 
 A third-party package registers into them directly::
 
@@ -45,8 +50,8 @@ __all__ = [
     'LOOPS', 'VISUALIZERS', 'VISBACKENDS', 'MODEL_WRAPPERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIMIZERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'WEIGHT_INITIALIZERS',
     'LOG_PROCESSORS', 'COUPLINGS', 'INV_BLOCKS', 'SUBNETS', 'DEGRADATIONS',
-    'LATENTS', 'LOSSES', 'TASKS', 'ENTROPY_MODELS', 'MMENGINE_NODES',
-    'DOMAIN_REGISTRIES'
+    'LATENTS', 'LOSSES', 'TASKS', 'ENTROPY_MODELS', 'CONVERTERS',
+    'MMENGINE_NODES', 'DOMAIN_REGISTRIES'
 ]
 
 SCOPE = 'invtoolbox'
@@ -132,6 +137,12 @@ ENTROPY_MODELS = Registry(
     'entropy model',
     scope=SCOPE,
     locations=['invtoolbox.models.entropy_models'])
+# official arch name -> the OfficialConverter subclass of its family; each
+# editors/<algo>/__init__.py imports its <algo>_converter.py
+CONVERTERS = Registry(
+    'official checkpoint converter',
+    scope=SCOPE,
+    locations=['invtoolbox.models.editors'])
 
 #: name -> registry, for tools and tests that walk every node.
 MMENGINE_NODES = {
@@ -162,4 +173,5 @@ DOMAIN_REGISTRIES = {
     'LOSSES': LOSSES,
     'TASKS': TASKS,
     'ENTROPY_MODELS': ENTROPY_MODELS,
+    'CONVERTERS': CONVERTERS,
 }

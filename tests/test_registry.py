@@ -24,7 +24,7 @@ EXPECTED_MMENGINE = {
 }
 EXPECTED_DOMAIN = {
     'COUPLINGS', 'INV_BLOCKS', 'SUBNETS', 'DEGRADATIONS', 'LATENTS', 'LOSSES',
-    'TASKS', 'ENTROPY_MODELS'
+    'TASKS', 'ENTROPY_MODELS', 'CONVERTERS'
 }
 
 
@@ -60,6 +60,8 @@ def test_register_all_modules_sets_scope_and_populates():
     assert 'AffineCoupling' in reg.COUPLINGS.module_dict
     assert 'HaarDownsampling' in reg.INV_BLOCKS.module_dict
     assert 'DenseBlock' in reg.SUBNETS.module_dict
+    assert {'IRN_x2', 'SAINx2_JPEG', 'IICNet_st-01'} <= set(
+        reg.CONVERTERS.module_dict)
 
 
 def test_domain_registries_build_nested_configs():

@@ -1,18 +1,21 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """High-level APIs: model building from configs, checkpoint loading and the
-converters from the official released checkpoints."""
+converters from the official released checkpoints (the entry points of
+``CONVERTERS``; each family's converter lives in ``models/editors/<algo>/``).
+"""
 from .checkpoint_io import (default_file_mode, file_sha256,
                             load_trusted_checkpoint, load_weights_only,
                             plain_meta, save_checkpoint_atomic)
 from .inference import init_model, load_model_weights
-from .official_checkpoints import (OFFICIAL_ARCHS, convert_irn_state_dict,
-                                   convert_official_checkpoint,
-                                   convert_official_to_model,
-                                   describe_official_checkpoint,
-                                   strip_state_dict)
-from .official_sain import convert_sain_state_dict
-from .official_iicnet import (IICNET_CONFIG_IDS, convert_iicnet_state_dict,
-                             describe_iicnet_layout)
+from .converters import (OFFICIAL_ARCHS, convert_official_checkpoint,
+                         convert_official_to_model,
+                         describe_official_checkpoint)
+# the families' own converters (each in its editors/<algo>/ folder)
+from ..models.base_models.official_converter import strip_state_dict
+from ..models.editors.iicnet.iicnet_converter import (
+    IICNET_CONFIG_IDS, convert_iicnet_state_dict, describe_iicnet_layout)
+from ..models.editors.irn.irn_converter import convert_irn_state_dict
+from ..models.editors.sain.sain_converter import convert_sain_state_dict
 
 __all__ = [
     'init_model', 'load_model_weights', 'OFFICIAL_ARCHS',
@@ -20,5 +23,6 @@ __all__ = [
     'convert_irn_state_dict', 'describe_official_checkpoint',
     'strip_state_dict', 'load_weights_only', 'load_trusted_checkpoint',
     'save_checkpoint_atomic', 'plain_meta', 'file_sha256', 'default_file_mode',
-    'convert_iicnet_state_dict', 'describe_iicnet_layout', 'IICNET_CONFIG_IDS'
+    'convert_sain_state_dict', 'convert_iicnet_state_dict',
+    'describe_iicnet_layout', 'IICNET_CONFIG_IDS'
 ]

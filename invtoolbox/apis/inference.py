@@ -11,10 +11,11 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
+from ..models.base_models.official_converter import (converter_families,
+                                                     describe_state,
+                                                     find_official_layout,
+                                                     strip_state_dict)
 from .checkpoint_io import load_weights_only
-from .official_checkpoints import (_foreign_kind, _layout_from_irn_keys,
-                                   _describe_irn, describe_official_checkpoint,
-                                   strip_state_dict)
 
 __all__ = ['init_model', 'load_model_weights']
 
@@ -24,17 +25,20 @@ CORE_PARTS = ('generator.', 'restorer.')
 
 
 def _describe_generator(state: Mapping, prefix: str = 'generator.') -> str:
-    """Describe the IRN layout of the ``generator.blocks.*`` keys, if any."""
+    """Describe the ``generator.*`` weights of a model state dict, asking
+    every registered converter family (e.g. ``'IRN 2 Haar levels, 8+8
+    couplings, split 3'``)."""
     sub = {
-        'operations.' + k[len(prefix + 'blocks.'):]: v
-        for k, v in state.items() if k.startswith(prefix + 'blocks.')
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
     }
     if not sub:
-        return 'no IRN generator'
-    try:
-        return 'IRN ' + _describe_irn(_layout_from_irn_keys(sub, 'weights'))
-    except ValueError:
-        return 'an unrecognised generator'
+        return 'no generator'
+    for family in converter_families():
+        found = family.describe_model_part('generator', sub)
+        if found:
+            return found
+    return 'an unrecognised generator'
 
 
 def load_model_weights(model: BaseModel,
@@ -61,13 +65,8 @@ def load_model_weights(model: BaseModel,
         raise ValueError(str(err)) from None
     keys = list(state)
     if not any(k.startswith(CORE_PARTS) for k in keys):
-        foreign = _foreign_kind(keys) or ''
-        if any(k.startswith('operations.') for k in keys) or (
-                foreign and not foreign.startswith('an invtoolbox')):
-            try:
-                looks = describe_official_checkpoint(state)
-            except ValueError:
-                looks = 'an official checkpoint'
+        if find_official_layout(keys) is not None:
+            looks = describe_state(state)
             raise ValueError(
                 f'checkpoint {path!r} is an official checkpoint ({looks}); '
                 'convert it first: python tools/model_converters/'

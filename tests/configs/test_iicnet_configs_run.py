@@ -32,12 +32,26 @@ TINY = [
 ]
 
 
+def _longer_clips(video, num_frames, root):
+    """Copies of the shared clips with their frames repeated up to
+    ``num_frames`` (names sorted in time order)."""
+    for clip in sorted(p for p in Path(video).iterdir() if p.is_dir()):
+        frames = sorted(clip.glob('*.png'))
+        (root / clip.name).mkdir(parents=True)
+        for i in range(num_frames):
+            shutil.copy(frames[i % len(frames)],
+                        root / clip.name / f'{i:02d}.png')
+    return root
+
+
 def data_options(name, tmp_path):
     """The --cfg-options that point a config at small local data."""
     train = 'train_dataloader.dataset'
     val = 'val_dataloader.0.dataset'
     if name.startswith('video_embed'):
         video = shared_path('data', 'video')
+        if name == 'video_embed_9f.py':  # 9-frame clips from the 7-frame ones
+            video = _longer_clips(video, 9, tmp_path / 'clips9')
         opts = []
         for i in (0, 1):  # the official train set joins two DAVIS releases
             opts += [f'{train}.datasets.{i}.data_root={video}',
@@ -46,16 +60,18 @@ def data_options(name, tmp_path):
                      f'{train}.datasets.{i}.pipeline.1.crop_size=32']
         return opts + [f'{val}.data_root={video}', f'{val}.layout=folders',
                        f'{val}.frame_step=1']
-    if name == 'mono_binocular.py':
+    if name.startswith('mono_binocular'):
         stereo = shared_path('data', 'stereo')
         views = []
         for ds in (train, val):  # Middlebury folders, not Flickr1024 files
             views += [f'{ds}.left=left.png', f'{ds}.right=right.png']
         return [f'{train}.data_root={stereo}', f'{val}.data_root={stereo}',
                 f'{train}.pipeline.1.crop_size=32'] + views
-    if name == 'composition.py':
-        root = tmp_path / 'adobe'
-        for folder in ('composite', 'background', 'foreground'):
+    if name.startswith('composition'):
+        root = tmp_path / 'layers'
+        folders = (('frame', 'background') if name == 'composition_real.py'
+                   else ('composite', 'background', 'foreground'))
+        for folder in folders:
             (root / folder).mkdir(parents=True)
             for image in sorted(DEMO_VAL.iterdir())[:2]:
                 shutil.copy(image, root / folder / image.name)
@@ -92,7 +108,7 @@ def test_config_trains_on_small_data(name, tmp_path):
 
 
 def test_every_config_is_covered():
-    assert len(CONFIGS) == 11, CONFIGS
+    assert len(CONFIGS) == 23, CONFIGS  # one per released config id
 
 
 @pytest.mark.e2e

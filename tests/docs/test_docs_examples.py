@@ -4,11 +4,14 @@ import re
 
 import pytest
 
-from invtoolbox.registry import COUPLINGS, TASKS
+from invtoolbox.registry import CONVERTERS, COUPLINGS, MODELS, TASKS
 from tests.helpers import REPO_ROOT
 
-PAGES = ['docs/inn.md', 'README.md', 'docs/write_a_ric_task.md',
-         'docs/metrics.md', 'docs/datasets_and_runtime.md']
+PAGES = [
+    'docs/inn.md', 'README.md', 'docs/write_a_ric_task.md',
+    'docs/metrics.md', 'docs/datasets_and_runtime.md',
+    'docs/official_checkpoints.md'
+]
 
 
 def python_blocks(page):
@@ -21,7 +24,7 @@ def test_python_examples_run(page, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)  # examples use repository paths (demo/...)
     blocks = python_blocks(page)
     assert blocks, f'{page} has no python example'
-    registries = (COUPLINGS, TASKS)
+    registries = (COUPLINGS, TASKS, CONVERTERS, MODELS)
     before = {}
     for registry in registries:
         registry.import_from_location()  # the lazy import, before the snapshot

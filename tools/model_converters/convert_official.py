@@ -1,5 +1,9 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""Convert an official IRN-family checkpoint to an invtoolbox checkpoint.
+"""Convert an official released checkpoint to an invtoolbox checkpoint.
+
+Every arch of ``invtoolbox.apis.OFFICIAL_ARCHS`` converts (IRN, IRN+,
+IRN-Color, CRM, SAIN, IICNet, and any family registered in
+``invtoolbox.registry.CONVERTERS``, plugins included).
 
 Writes ``{'meta': {...}, 'state_dict': {...}}`` with keys prefixed for the
 model (``generator.``, ``restorer.``, ``discriminator.``), loadable with
@@ -16,6 +20,13 @@ Examples::
     python tools/model_converters/convert_official.py CRM_x2_q90 CRM_x2_q90.pth crm.pth \\
         --generator IRN_x2_finetune.pth
 
+Any other part of an arch's model is given as ``--part PART=FILE``
+(``--generator F`` / ``--discriminator F`` are ``--part generator=F`` /
+``--part discriminator=F``). A release of several files that converts as one
+network (``convert_official_checkpoint(arch, {'encoder': sd, 'decoder':
+sd})``) is given as ``SRC = encoder=ENC.pth,decoder=DEC.pth`` (the same form
+works for ``--part``).
+
 Run with ``--list`` to see the arch names and the file each one expects.
 """
 import argparse
@@ -31,8 +42,8 @@ from invtoolbox.version import __version__
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Convert an official IRN / IRN+ / IRN-Color / CRM '
-        'checkpoint to an invtoolbox checkpoint.')
+        description='Convert an official released checkpoint (IRN, IRN+, '
+        'IRN-Color, CRM, SAIN, IICNet, ...) to an invtoolbox checkpoint.')
     parser.add_argument('arch', nargs='?', help='official arch name (see --list)')
     parser.add_argument('src', nargs='?', help='official .pth file')
     parser.add_argument('dst', nargs='?', help='invtoolbox checkpoint to write')
@@ -43,6 +54,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--discriminator',
         help='IRN+_x4 only: an official discriminator file ({iter}_D.pth)')
+    parser.add_argument(
+        '--part',
+        action='append',
+        default=[],
+        metavar='PART=FILE',
+        help='another part of the model and its official file (repeatable)')
     parser.add_argument(
         '--list', action='store_true', help='list the arch names and exit')
     return parser.parse_args(argv)
@@ -56,43 +73,86 @@ def list_archs() -> str:
     return '\n'.join(lines)
 
 
-def convert(arch, src, dst, generator=None, discriminator=None) -> str:
-    """Convert and write; returns the written path."""
+def _files(value: str) -> dict:
+    """``'FILE'`` -> ``{None: FILE}``; ``'a=F1,b=F2'`` -> ``{'a': F1, ...}``
+    (an existing file whose name holds ``=`` stays one file)."""
+    if '=' not in value or os.path.isfile(value):
+        return {None: value}
+    files = {}
+    for item in value.split(','):
+        key, sep, path = item.partition('=')
+        if not sep or not key or not path or key in files:
+            raise ValueError(f'{value!r}: expected FILE or KEY=FILE,KEY=FILE '
+                             '(e.g. encoder=enc.pth,decoder=dec.pth).')
+        files[key] = path
+    return files
+
+
+def _load(files: dict, part: str):
+    """The object to convert (one state dict, or a dict of them) and the
+    provenance of its files."""
+    loaded, sources = {}, {}
+    for key, path in files.items():
+        what = f'{part} file' if key is None else f'{part} {key} file'
+        loaded[key] = load_weights_only(path, what)
+        sources[key] = dict(
+            file=os.path.basename(path), sha256=file_sha256(path))
+    if list(files) == [None]:
+        return (loaded[None], os.path.basename(files[None])), sources[None]
+    label = ','.join(f'{k}={os.path.basename(p)}' for k, p in files.items())
+    return (loaded, label), sources
+
+
+def convert(arch, src, dst, generator=None, discriminator=None,
+            parts=()) -> str:
+    """Convert and write; returns the written path.
+
+    Args:
+        parts: ``'PART=FILE'`` strings for further parts of the model.
+    """
     if arch not in OFFICIAL_ARCHS:
         raise ValueError(f'unknown arch {arch!r}; choose one of '
                          f'{", ".join(OFFICIAL_ARCHS)} (see --list).')
     spec = OFFICIAL_ARCHS[arch]
     main = spec['main']
-    extra = {'generator': generator, 'discriminator': discriminator}
-    parts = {main: src}
+    extra, flags = {}, {}
+    for item in parts:
+        part, sep, path = item.partition('=')
+        if not sep or not part or not path:
+            raise ValueError(f'--part {item!r}: expected PART=FILE, e.g. '
+                             '--part discriminator=400000_D.pth.')
+        extra[part], flags[part] = path, f'--part {part}'
+    for part, path in (('generator', generator),
+                       ('discriminator', discriminator)):
+        if path is not None:
+            extra[part], flags[part] = path, f'--{part}'
+    paths = {main: src}
     for part, path in extra.items():
-        if path is None:
-            continue
         if part == main or part not in spec['parts']:
-            raise ValueError(f'--{part} does not apply to {arch} (its parts: '
+            raise ValueError(f'{flags[part]} does not apply to {arch} (its parts: '
                              f'{", ".join(spec["parts"])}; the main file '
                              f'{spec["checkpoint"]} is SRC).')
-        parts[part] = path
+        paths[part] = path
     state_dicts = {}
     sources = {}
-    for part, path in parts.items():
-        state_dicts[part] = (load_weights_only(path, f'{part} file'),
-                             os.path.basename(path))
-        sources[part] = dict(
-            file=os.path.basename(path), sha256=file_sha256(path))
+    protect = []
+    for part, value in paths.items():
+        files = _files(value)
+        protect += list(files.values())
+        state_dicts[part], sources[part] = _load(files, part)
     state_dict = convert_official_to_model(arch, **state_dicts)
     meta = dict(
         arch=arch,
         description=spec['description'],
         model=spec['model'],
         scale=spec['scale'],
-        networks={p: dict(spec['parts'][p]['network']) for p in parts},
+        networks={p: dict(spec['parts'][p]['network']) for p in paths},
         sources=sources,
         converted_by=f'invtoolbox {__version__} '
         'tools/model_converters/convert_official.py',
         time=datetime.datetime.now().isoformat(timespec='seconds'))
     return save_checkpoint_atomic(
-        dict(meta=meta, state_dict=state_dict), dst, protect=parts.values())
+        dict(meta=meta, state_dict=state_dict), dst, protect=protect)
 
 
 def main(argv=None) -> int:
@@ -106,7 +166,7 @@ def main(argv=None) -> int:
         return 2
     try:
         path = convert(args.arch, args.src, args.dst, args.generator,
-                       args.discriminator)
+                       args.discriminator, args.part)
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f'convert_official.py: error: {err}', file=sys.stderr)
         return 1

@@ -9,7 +9,10 @@
 - :class:`InvertibleRescalingModel`: the base of invertible rescalers whose
   network maps HR to LR plus a latent (IRN and SAIN are siblings on it);
 - :class:`LearnedCodecMixin`: compress, decompress, update, an auxiliary
-  loss with its own optimizer (InvCompress).
+  loss with its own optimizer (InvCompress);
+- :class:`~.official_converter.OfficialConverter`: the base of the
+  converters from the official released checkpoints (each editor registers
+  its family in ``CONVERTERS``; import it by its full module path).
 
 See ``docs/architecture.md``.
 """

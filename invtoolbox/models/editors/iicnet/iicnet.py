@@ -15,7 +15,7 @@ from ....tasks import BaseRICTask, build_task
 from ...base_models import BaseEditModel, ModuleCfg
 from ...degradations import NoiseQuantization
 
-__all__ = ['IICNet']
+__all__ = ['IICNet', 'iicnet_generator_config']
 
 #: the loss terms of the objective, in the order they are reported.
 LOSS_NAMES = ('embed_loss', 'freq_loss', 'restore_loss')
@@ -27,6 +27,28 @@ def _build_task(task) -> BaseRICTask:
         return build_task(task)
     except ValueError as err:
         raise ValueError(f'IICNet: {err}'.replace('build_task: ', '')) from None
+
+
+def iicnet_generator_config(task: BaseRICTask,
+                            generator: Optional[dict] = None) -> dict:
+    """The :class:`IICNetNet` config that :class:`IICNet` builds for a task.
+
+    Keys left out of ``generator`` are filled in from the task: ``type``
+    (``'IICNetNet'``), ``num_images``, ``out_channels`` and ``down``
+    (``dict(type='haar', order='hl', use_conv1x1=True)`` for
+    ``task.scale == 2``, else None). The official-checkpoint converter
+    reads the networks of the configs through this function, so it builds
+    what the model builds.
+    """
+    cfg = dict(generator or {})
+    cfg.setdefault('type', 'IICNetNet')
+    cfg.setdefault('num_images', task.num_images)
+    cfg.setdefault('out_channels', task.out_channels)
+    if task.scale == 2:
+        cfg.setdefault('down', dict(type='haar', order='hl', use_conv1x1=True))
+    else:
+        cfg.setdefault('down', None)
+    return cfg
 
 
 @MODELS.register_module()
@@ -139,14 +161,8 @@ class IICNet(BaseEditModel):
         if isinstance(generator, nn.Module):
             net = generator
         else:
-            cfg = dict(generator or {})
-            cfg.setdefault('type', 'IICNetNet')
-            cfg.setdefault('num_images', task.num_images)
-            cfg.setdefault('out_channels', task.out_channels)
-            if task.scale == 2:
-                cfg.setdefault(
-                    'down', dict(type='haar', order='hl', use_conv1x1=True))
-            net = self.build(MODELS, cfg, 'generator')
+            net = self.build(MODELS, iicnet_generator_config(task, generator),
+                             'generator')
         found = (getattr(net, 'num_images', None),
                  getattr(net, 'out_channels', None), getattr(net, 'scale',
                                                              None))

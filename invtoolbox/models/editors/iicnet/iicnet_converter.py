@@ -15,10 +15,12 @@ The official code saves ``nn.ModuleList([rel, down, block, cs, quant])
 :func:`convert_iicnet_state_dict` derives the layout from the keys and
 shapes and renames ``0.`` -> ``rel.`` (``DB_heads`` -> ``head_blocks``, ...),
 ``1.operations.`` -> ``down.blocks.``, ``2.operations.`` -> ``inn.blocks.``.
-This module adds one :data:`OFFICIAL_ARCHS` entry per released config id
-(``IICNet_st-01`` ... ``IICNet_supp-sr-01``), the converter
-(``NETWORK_CONVERTERS['IICNetNet']``) and a detector naming IICNet state
-dicts in other converters' errors.
+:class:`IICNetConverter` is registered in ``CONVERTERS`` under one arch per
+released config id (``IICNet_st-01`` ... ``IICNet_supp-sr-01``,
+:data:`IICNET_ARCHS`); each names the config of that id in
+``configs/iicnet/``, whose ``model.task`` and ``model.generator`` (with the
+model's own fill-ins, :func:`iicnet_generator_config`) give the task and
+the network.
 
 What the keys cannot show: the embedding channels with ``'hl'``
 downscaling (3 assumed) and the order (``'hl'`` / ``'ref'``) when both give
@@ -32,12 +34,16 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from .official_checkpoints import (FOREIGN_DETECTORS, NETWORK_CONVERTERS,
-                                   OFFICIAL_ARCHS, _check_against,
-                                   _foreign_kind, strip_state_dict)
+from ....registry import CONVERTERS
+from ...base_models.official_converter import (OfficialConverter,
+                                               check_against, describe_state,
+                                               get_converter,
+                                               strip_state_dict)
+from .iicnet import iicnet_generator_config
+from .iicnet_net import iicnet_layout
 
-__all__ = ['convert_iicnet_state_dict', 'describe_iicnet_layout',
-           'IICNET_CONFIG_IDS']
+__all__ = ['IICNetConverter', 'IICNET_ARCHS', 'IICNET_CONFIG_IDS',
+           'convert_iicnet_state_dict', 'describe_iicnet_layout']
 
 _DENSE = dict(type='DenseBlock', growth=32, init='xavier')
 
@@ -49,104 +55,67 @@ _REL_NAMES = {
     'conv_1x1_tails': 'tail_convs',
     'DB_tails': 'tail_blocks',
 }
+_OFFICIAL_REL_NAMES = {ours: theirs for theirs, ours in _REL_NAMES.items()}
 _REL_KEY = re.compile(r'^0\.(forw_rel|back_rel)\.(' + '|'.join(_REL_NAMES) +
                       r')\.(\d+)\.(.+)$')
+_OUR_REL_KEY = re.compile(r'^rel\.(forw_rel|back_rel)\.(' +
+                          '|'.join(_OFFICIAL_REL_NAMES) + r')\.(.+)$')
 _DOWN_KEY = re.compile(r'^1\.operations\.([01])\.(haar_weights|weight)$')
 _INN_KEY = re.compile(r'^2\.operations\.(\d+)\.([FGH])\.conv([1-5])\.'
                       r'(weight|bias)$')
 
-
-def _net(num_images, block_num=10, use_rel=True, down=None, out_channels=3):
-    return dict(
-        type='IICNetNet',
-        num_images=num_images,
-        out_channels=out_channels,
-        use_rel=use_rel,
-        rel_channels=64,
-        down=down,
-        block_num=block_num,
-        subnet=dict(_DENSE))
-
-
-# config id -> (description, network config, task config)
+# released config id -> (its config in configs/iicnet/, description)
 _RELEASED = {
-    'st-01': ('video embedding, 5 frames (default)', _net(5),
-              dict(type='VideoEmbedding', num_frames=5)),
-    'st-02': ('video embedding, 5 frames, ablation without the relation '
-              'module (30 couplings)', _net(5, 30, use_rel=False),
-              dict(type='VideoEmbedding', num_frames=5)),
-    'st-03': ('video embedding, 5 frames, ablation without the frequency '
-              'loss', _net(5), dict(type='VideoEmbedding', num_frames=5)),
-    'st-04': ('video embedding, 7 frames', _net(7),
-              dict(type='VideoEmbedding', num_frames=7)),
-    'st-05': ('video embedding, 9 frames', _net(9),
-              dict(type='VideoEmbedding', num_frames=9)),
-    'st-06': ('spatio-temporal embedding, 3 frames into a half-size image '
-              "(Haar 'hl' + 1x1 conv)",
-              _net(3, down=dict(type='haar', order='hl', use_conv1x1=True)),
-              dict(type='VideoEmbedding', num_frames=3, scale=2)),
-    'st-07': ('spatio-temporal embedding, 5 frames into a half-size image '
-              "(squeeze 'ref' + 1x1 conv)",
-              _net(5, down=dict(type='squeeze', order='ref',
-                                use_conv1x1=True)),
-              dict(type='VideoEmbedding', num_frames=5, scale=2)),
-    'mono-01': ('binocular mononizing', _net(2, 16),
-                dict(type='BinocularMononizing')),
-    'mono-02': ('binocular mononizing, ablation without the relation module '
-                '(24 couplings)', _net(2, 24, use_rel=False),
-                dict(type='BinocularMononizing')),
-    'mono-03': ('binocular mononizing, ablation without the frequency loss',
-                _net(2, 16), dict(type='BinocularMononizing')),
-    'dual-01': ('dual-view embedding x2', _net(2),
-                dict(type='DualViewEmbedding', view_scale=2)),
-    'dual-02': ('dual-view embedding x4', _net(2),
-                dict(type='DualViewEmbedding', view_scale=4)),
-    'dual-03': ('dual-view embedding x8', _net(2),
-                dict(type='DualViewEmbedding', view_scale=8)),
-    'adobe-01': ('composition / decomposition (Adobe: composite, background, '
-                 'foreground)', _net(3),
-                 dict(type='CompositionDecomposition', num_images=3)),
-    'real-01': ('composition / decomposition (Real-Matting: frame, '
-                'background)', _net(2),
-                dict(type='CompositionDecomposition', num_images=2)),
-    'hide-01': ('image hiding, 1 secret image', _net(2),
-                dict(type='ImageHiding', num_secrets=1)),
-    'hide-02': ('image hiding, 2 secret images', _net(3),
-                dict(type='ImageHiding', num_secrets=2)),
-    'hide-03': ('image hiding, 3 secret images', _net(4),
-                dict(type='ImageHiding', num_secrets=3)),
-    'hide-04': ('image hiding, 4 secret images', _net(5),
-                dict(type='ImageHiding', num_secrets=4)),
-    'hide-05': ('image hiding, 4 secret images, ablation without the '
-                'relation module (30 couplings)', _net(5, 30, use_rel=False),
-                dict(type='ImageHiding', num_secrets=4)),
-    'hide-06': ('image hiding, 4 secret images, ablation without the '
-                'frequency loss', _net(5),
-                dict(type='ImageHiding', num_secrets=4)),
-    'supp-gray-01': ('invertible grayscale (supplement)',
-                     _net(1, 16, out_channels=1),
-                     dict(type='GrayscaleEmbedding')),
-    'supp-sr-01': ('image rescaling x2 (supplement; squeeze \'hl\' + 1x1 '
-                   'conv)', _net(1, 16, down=dict(type='squeeze', order='hl',
-                                                   use_conv1x1=True)),
-                   dict(type='ImageRescaling')),
+    'st-01': ('video_embed.py', 'video embedding, 5 frames (default)'),
+    'st-02': ('video_embed_norel.py', 'video embedding, 5 frames, ablation '
+              'without the relation module (30 couplings)'),
+    'st-03': ('video_embed_nofreq.py', 'video embedding, 5 frames, '
+              'ablation without the frequency loss'),
+    'st-04': ('video_embed_7f.py', 'video embedding, 7 frames'),
+    'st-05': ('video_embed_9f.py', 'video embedding, 9 frames'),
+    'st-06': ('video_embed_down2.py', 'spatio-temporal embedding, 3 frames '
+              "into a half-size image (Haar 'hl' + 1x1 conv)"),
+    'st-07': ('video_embed_down2_5f.py', 'spatio-temporal embedding, 5 '
+              "frames into a half-size image (squeeze 'ref' + 1x1 conv)"),
+    'mono-01': ('mono_binocular.py', 'binocular mononizing'),
+    'mono-02': ('mono_binocular_norel.py', 'binocular mononizing, ablation '
+                'without the relation module (24 couplings)'),
+    'mono-03': ('mono_binocular_nofreq.py', 'binocular mononizing, '
+                'ablation without the frequency loss'),
+    'dual-01': ('dual_view_x2.py', 'dual-view embedding x2'),
+    'dual-02': ('dual_view_x4.py', 'dual-view embedding x4'),
+    'dual-03': ('dual_view_x8.py', 'dual-view embedding x8'),
+    'adobe-01': ('composition.py', 'composition / decomposition (Adobe: '
+                 'composite, background, foreground)'),
+    'real-01': ('composition_real.py', 'composition / decomposition '
+                '(Real-Matting: frame, background)'),
+    'hide-01': ('hide_1.py', 'image hiding, 1 secret image'),
+    'hide-02': ('hide_2.py', 'image hiding, 2 secret images'),
+    'hide-03': ('hide_3.py', 'image hiding, 3 secret images'),
+    'hide-04': ('hide_4.py', 'image hiding, 4 secret images'),
+    'hide-05': ('hide_4_norel.py', 'image hiding, 4 secret images, ablation '
+                'without the relation module (30 couplings)'),
+    'hide-06': ('hide_4_nofreq.py', 'image hiding, 4 secret images, '
+                'ablation without the frequency loss'),
+    'supp-gray-01': ('grayscale.py', 'invertible grayscale (supplement)'),
+    'supp-sr-01': ('rescaling_x2.py', "image rescaling x2 (supplement; "
+                   "squeeze 'hl' + 1x1 conv)"),
 }
 
 #: the released config ids, in the official order.
 IICNET_CONFIG_IDS = tuple(_RELEASED)
 
-for _cid, (_desc, _network, _task) in _RELEASED.items():
-    OFFICIAL_ARCHS[f'IICNet_{_cid}'] = dict(
-        description=f'IICNet {_cid} (ICCV 2021): {_desc}',
-        checkpoint=f'experiments/{_cid}/models/latest.pth',
-        model='IICNet',
-        task=dict(_task),
-        scale=2 if _network['down'] else 1,
-        main='generator',
-        parts=dict(
-            generator=dict(
-                network=_network,
-                file=f'experiments/{_cid}/models/latest.pth')))
+#: One arch per released config id (Google Drive folder
+#: ``1Z-cGJLjqwh5kXFDTx8UerNyUfafLH0v8``, one
+#: ``experiments/<id>/models/latest.pth`` each): what no config says.
+IICNET_ARCHS = {
+    f'IICNet_{cid}': dict(
+        config=f'configs/iicnet/{config}',
+        description=f'IICNet {cid} (ICCV 2021): {desc}',
+        checkpoint=f'experiments/{cid}/models/latest.pth',
+        files=dict(generator=f'experiments/{cid}/models/latest.pth'))
+    for cid, (config, desc) in _RELEASED.items()
+}
 
 
 # ---------------------------------------------------------------------------
@@ -157,16 +126,8 @@ def _is_iicnet(keys: List[str]) -> bool:
                for k in keys)
 
 
-def _detect(keys: List[str]) -> Optional[str]:
-    if _is_iicnet(keys):
-        return ('an IICNet network (keys 0.forw_rel.* / 2.operations.*); '
-                'convert it with an IICNet_* arch')
-    return None
-
-
 def _signature(cfg: dict) -> dict:
     """What the keys of a network config show (see :func:`_found_layout`)."""
-    from ..models.editors.iicnet.iicnet_net import iicnet_layout
     down = cfg.get('down')
     layout = iicnet_layout(cfg['num_images'], cfg.get('out_channels', 3),
                            down)
@@ -178,7 +139,7 @@ def _signature(cfg: dict) -> dict:
         elif conv:
             kind = 'squeeze+1x1'
     use_rel = cfg.get('use_rel', True)
-    growth = cfg.get('subnet', {}).get('growth', 32)
+    growth = (cfg.get('subnet') or {}).get('growth', 32)
     return dict(
         use_rel=use_rel,
         num_images=cfg['num_images'] if use_rel else None,
@@ -277,9 +238,8 @@ def describe_iicnet_layout(layout: dict) -> str:
 
 def _matching_archs(found: dict) -> List[str]:
     return [
-        name for name, spec in OFFICIAL_ARCHS.items()
-        if spec['parts']['generator']['network']['type'] == 'IICNetNet'
-        and _signature(spec['parts']['generator']['network']) == found
+        name for name in IICNET_ARCHS
+        if _signature(get_converter(name).network('generator')) == found
     ]
 
 
@@ -328,21 +288,38 @@ def _rename(key: str) -> str:
     return 'inn.blocks.' + key[len('2.operations.'):]
 
 
-def _not_iicnet(state: Mapping[str, Tensor], source: str, wanted: str):
-    looks = _foreign_kind(list(state))
-    if looks is None:
-        from .official_checkpoints import describe_official_checkpoint
-        try:
-            looks = describe_official_checkpoint(state)
-        except ValueError:
-            looks = f'an unknown network (keys such as {next(iter(state))!r})'
-    return ValueError(f'{source}: this checkpoint looks like {looks}, not '
-                      f'{wanted}.')
+def _to_official(key: str) -> str:
+    """A converted key -> the official one (for error messages)."""
+    match = _OUR_REL_KEY.match(key)
+    if match:
+        which, name, rest = match.groups()
+        return f'0.{which}.{_OFFICIAL_REL_NAMES[name]}.{rest}'
+    if key.startswith('down.blocks.'):
+        return '1.operations.' + key[len('down.blocks.'):]
+    if key.startswith('inn.blocks.'):
+        return '2.operations.' + key[len('inn.blocks.'):]
+    return key
 
 
 # ---------------------------------------------------------------------------
 # conversion
 # ---------------------------------------------------------------------------
+def _convert(state: Mapping[str, Tensor], source: str, network: dict,
+             wanted_name: str) -> 'OrderedDict[str, Tensor]':
+    """Rename an IICNet state dict whose layout must be ``network``'s."""
+    found = _found_layout(state, source)
+    wanted = _signature(network)
+    if found != wanted:
+        names = _matching_archs(found)
+        label = ' / '.join(names) if names else 'an IICNet network'
+        hint = f"; pass arch='{names[0]}'" if names else ''
+        raise ValueError(
+            f'{source}: this checkpoint looks like {label} '
+            f'({describe_iicnet_layout(found)}), not {wanted_name} '
+            f'({describe_iicnet_layout(wanted)}){hint}.')
+    return OrderedDict((_rename(k), v) for k, v in state.items())
+
+
 def convert_iicnet_state_dict(state_dict: Mapping,
                               source: str = 'checkpoint',
                               network: Optional[dict] = None
@@ -367,48 +344,59 @@ def convert_iicnet_state_dict(state_dict: Mapping,
             do not fit ``network`` (saying what they look like).
     """
     state = strip_state_dict(state_dict, source)
-    return _convert(state, source, network, 'an IICNet network')
-
-
-def _convert(state: Mapping[str, Tensor], source: str,
-             network: Optional[dict], wanted_name: str
-             ) -> Tuple['OrderedDict[str, Tensor]', dict]:
     if not _is_iicnet(list(state)):
-        raise _not_iicnet(state, source, wanted_name)
-    found = _found_layout(state, source)
+        looks = describe_state(state) or \
+            f'an unknown network (keys such as {next(iter(state))!r})'
+        raise ValueError(f'{source}: this checkpoint looks like {looks}, '
+                         'not an IICNet network.')
     if network is None:
-        network = _config_from_layout(found, source)
-    wanted = _signature(network)
-    if found != wanted:
-        names = _matching_archs(found)
-        label = ' / '.join(names) if names else 'an IICNet network'
-        hint = f"; pass arch='{names[0]}'" if names else ''
-        raise ValueError(
-            f'{source}: this checkpoint looks like {label} '
-            f'({describe_iicnet_layout(found)}), not {wanted_name} '
-            f'({describe_iicnet_layout(wanted)}){hint}.')
-    renamed = OrderedDict((_rename(k), k) for k in state)
-    converted: 'OrderedDict[str, Tensor]' = OrderedDict(
-        (new, state[old]) for new, old in renamed.items())
-    try:
-        _check_against(converted, network, source,
-                       f'IICNetNet ({describe_iicnet_layout(wanted)})')
-    except ValueError as err:
-        # name the official key next to the converted one
-        message = str(err)
-        for new, old in renamed.items():
-            if f'{source}: {new} ' in message:
-                message = message.replace(new, f'{old} (-> {new})', 1)
-                break
-        raise ValueError(message) from None
-    return converted, dict(network)
+        network = _config_from_layout(_found_layout(state, source), source)
+    network = dict(network)
+    converted = _convert(state, source, network, 'an IICNet network')
+    check_against(converted, network, source,
+                  f'IICNetNet ({describe_iicnet_layout(_signature(network))})',
+                  _to_official)
+    return converted, network
 
 
-def _convert_for_arch(state: Mapping[str, Tensor], cfg: dict, arch: str,
-                      source: str) -> 'OrderedDict[str, Tensor]':
-    """``NETWORK_CONVERTERS['IICNetNet']``: convert for a named arch."""
-    return _convert(state, source, cfg, arch)[0]
+@CONVERTERS.register_module(name=list(IICNET_ARCHS))
+class IICNetConverter(OfficialConverter):
+    """IICNet: one arch per released config id (:data:`IICNET_ARCHS`),
+    with its task (``OFFICIAL_ARCHS[arch]['task']``)."""
 
+    archs = IICNET_ARCHS
+    layouts = {
+        'IICNetNet': 'an IICNet network (keys 0.forw_rel.* / 2.operations.*)'
+        '; convert it with an IICNet_* arch'
+    }
+    spec_keys = ('task', )
 
-NETWORK_CONVERTERS['IICNetNet'] = _convert_for_arch
-FOREIGN_DETECTORS.append(_detect)
+    @classmethod
+    def layout_of(cls, keys: List[str]) -> Optional[str]:
+        return 'IICNetNet' if _is_iicnet(keys) else None
+
+    def networks(self, model: dict) -> Dict[str, dict]:
+        from ....tasks import build_task
+        task = build_task(model['task'])
+        return dict(generator=iicnet_generator_config(
+            task, model.get('generator')))
+
+    def scale(self, model: dict, networks: Dict[str, dict]) -> int:
+        return int(iicnet_layout(
+            networks['generator']['num_images'],
+            networks['generator'].get('out_channels', 3),
+            networks['generator'].get('down'))['scale'])
+
+    def extra_spec(self, model: dict, networks: Dict[str, dict]) -> dict:
+        return dict(task=model['task'])
+
+    def describe_part(self, part: str, network: dict) -> str:
+        return f'{self.arch} ({describe_iicnet_layout(_signature(network))})'
+
+    def official_key(self, part: str, key: str) -> str:
+        return _to_official(key)
+
+    def convert_part(self, state: 'OrderedDict[str, Tensor]', part: str,
+                     network: dict,
+                     source: str) -> 'OrderedDict[str, Tensor]':
+        return _convert(state, source, network, self.arch)
