@@ -121,6 +121,40 @@ def test_memory_efficient_mode_gives_the_same_gradients():
         assert (a - b).abs().max() <= 1e-5 * a.abs().max() + 1e-7
 
 
+def test_memory_efficient_training_step_keeps_a_fraction_of_the_activations():
+    """The whole SAIN objective with memory_efficient=True: the same losses
+    and gradients, and most block activations are no longer kept for
+    backward (only the last enhanced block's, whose LR is shipped)."""
+    hr = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    lr_ref = imresize(hr, 0.5).clamp(0, 1)
+    results = []
+    for saving in (False, True):
+        torch.manual_seed(0)
+        model = sain(net=tiny_net(e_blocks=4, v_blocks=3,
+                                  memory_efficient=saving),
+                     train_cfg=dict(seed=1))
+        perturb(model.generator)
+        saved = [0]
+
+        def pack(t):
+            saved[0] += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            losses = model.compute_losses(hr, lr_ref)
+        total, _ = model.parse_losses(losses)
+        total.backward()
+        results.append((saved[0], {k: v.item() for k, v in losses.items()},
+                        [p.grad for p in model.generator.parameters()]))
+    (plain_bytes, plain_losses, plain_grads), (lean_bytes, lean_losses,
+                                               lean_grads) = results
+    for key, value in plain_losses.items():
+        assert lean_losses[key] == pytest.approx(value, rel=1e-6)
+    for a, b in zip(plain_grads, lean_grads):
+        assert (a - b).abs().max() <= 1e-5 * a.abs().max() + 1e-7
+    assert lean_bytes < 0.4 * plain_bytes
+
+
 # ---------------------------------------------------------------------------
 # training
 # ---------------------------------------------------------------------------
