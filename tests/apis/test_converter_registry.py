@@ -99,6 +99,7 @@ NO_MUTATION = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.e2e
 def test_importing_apis_fills_no_plain_dict():
     """``import invtoolbox.apis`` in a fresh interpreter: the arch list is a
     view of the registry, not a dict that modules append to."""

@@ -28,6 +28,7 @@ def test_finds_configs_of_the_checkout():
     assert find_config(path) == path
 
 
+@pytest.mark.e2e
 def test_finds_configs_from_another_directory(tmp_path):
     proc = subprocess.run([sys.executable, '-c', FIND], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
@@ -58,6 +59,7 @@ def test_bad_paths_are_one_line_errors(tmp_path):
         find_config('configs/../setup.py')
 
 
+@pytest.mark.e2e
 def test_a_built_package_carries_the_configs(tmp_path):
     """setup.py's build_py copies configs/ into invtoolbox/.mim/ (what a
     wheel holds); the built package finds them outside the checkout."""
