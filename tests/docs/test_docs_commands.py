@@ -25,7 +25,7 @@ import os
 import re
 import subprocess
 import sys
-import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, NamedTuple, Optional, Sequence
@@ -131,7 +131,25 @@ def _loader(prefix, root):
             f'{prefix}.persistent_workers=False']
 
 
-def sr_options(train_root='demo/data/train', eval_root='demo/data/val',
+#: one 64x64 crop of a demo image: the evaluation set of the shrunk runs
+TINY_SR = '{root}/tiny_sr'
+#: one 7-frame clip of 64x64 crops of ../shared/data/video
+TINY_VIDEO = '{root}/tiny_video'
+
+
+def make_tiny_data(root):
+    from PIL import Image
+    (root / 'tiny_sr').mkdir()
+    Image.open(REPO_ROOT / 'demo/data/val/kodim03_crop.png').crop(
+        (64, 64, 128, 128)).save(root / 'tiny_sr' / 'kodim03_64.png')
+    clip = root / 'tiny_video' / 'clip'
+    clip.mkdir(parents=True)
+    for frame in sorted(shared_path('data', 'video',
+                                    'vimeo_00001_0002').glob('im*.png')):
+        Image.open(frame).crop((0, 0, 64, 64)).save(clip / frame.name)
+
+
+def sr_options(train_root='demo/data/train', eval_root=TINY_SR,
                test_sets=5, iters=1):
     options = ['--cfg-options', f'train_cfg.max_iters={iters}',
                f'train_cfg.val_interval={iters}',
@@ -145,21 +163,18 @@ def sr_options(train_root='demo/data/train', eval_root='demo/data/val',
     return options
 
 
-def sr_test_options(eval_root='demo/data/val'):
+def sr_test_options(eval_root=TINY_SR):
     options = ['--cfg-options']
     for i in range(5):
         options += _loader(f'test_dataloader.{i}', eval_root)
     return options
 
 
-VIDEO = f'{SHARED}/data/video'
 VIDEO_TEST = [
-    '--cfg-options', f'test_dataloader.0.dataset.data_root={VIDEO}',
+    '--cfg-options', f'test_dataloader.0.dataset.data_root={TINY_VIDEO}',
     'test_dataloader.0.dataset.layout=folders',
     'test_dataloader.0.dataset.frame_step=1',
     'test_dataloader.0.num_workers=0',
-    # one clip: the full network takes seconds per clip on a CPU
-    'test_dataloader.0.dataset.sequence_slice=[0,1]',
 ]
 
 # --------------------------------------------------------------------------
@@ -234,7 +249,7 @@ COMMANDS = {
     '../shared/data/kodak --variants': ParseOnly(
         'about 7 minutes; ' + BENCHMARK_RESULTS),
     'python -m benchmarks.benchmark_irn --repeats 1 --size 32': Run(
-        expect=('| mode |', )),
+        expect=('| invtoolbox, plain |', 'invtoolbox / baseline: time')),
     'python -m benchmarks.benchmark_irn --device cuda': ParseOnly(
         'needs a CUDA GPU'),
     # docs/datasets_and_runtime.md
@@ -301,7 +316,7 @@ COMMANDS = {
     'train_dataloader.num_workers=0 train_dataloader.persistent_workers=False '
     'val_dataloader.0.num_workers=0 val_dataloader.0.persistent_workers=False '
     'train_dataloader.dataset.data_root=$S '
-    'val_dataloader.0.dataset.data_root=$S '
+    'val_dataloader.0.dataset.data_root=$S val_dataloader.0.dataset.indices=1 '
     'train_dataloader.dataset.left=left.png '
     'train_dataloader.dataset.right=right.png '
     'val_dataloader.0.dataset.left=left.png '
@@ -546,7 +561,7 @@ def _argv(text, check, root):
     if isinstance(check, Substitute):
         argv = [check.replace.get(word, word) for word in argv]
         argv += list(check.options)
-    argv = [word.format(root=root) for word in argv]
+    argv = [word.replace('{root}', str(root)) for word in argv]
     if argv[0] == 'python':
         argv[0] = sys.executable
     elif argv[0].endswith('.sh'):
@@ -559,9 +574,9 @@ class Runs:
 
     def __init__(self, root, texts):
         self.root = root
+        make_tiny_data(root)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures = {}
-        self._lock = threading.Lock()
         for text in texts:  # a command's ``after`` is submitted before it
             self._submit(text)
 
@@ -582,9 +597,11 @@ class Runs:
         if setup:
             setup(self.root)
         env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable)
+        start = time.perf_counter()
         proc = subprocess.run(
             _argv(text, check, self.root), cwd=REPO_ROOT, env=env,
             capture_output=True, text=True, timeout=600)
+        proc.seconds = time.perf_counter() - start
         return proc
 
     def result(self, text):
@@ -615,12 +632,13 @@ def runs(request, tmp_path_factory):
 def test_documented_command_runs(text, runs):
     check = COMMANDS[text]
     proc = runs.result(text)
+    print(f'{proc.seconds:.1f} s: {text[:100]}')
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{text!r} failed:\n{log[-4000:]}'
     for expected in check.expect:
         assert expected in log, (expected, log[-3000:])
     for name in check.files:
-        assert Path(name.format(root=runs.root)).is_file(), name
+        assert Path(name.replace('{root}', str(runs.root))).is_file(), name
 
 
 def test_substitutions_name_words_of_the_command():
@@ -628,4 +646,3 @@ def test_substitutions_name_words_of_the_command():
         words = DOCUMENTED[text].argv() if text in DOCUMENTED else []
         for old in COMMANDS[text].replace:
             assert old in words, (text, old)
-
