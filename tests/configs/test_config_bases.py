@@ -173,7 +173,8 @@ def test_the_docs_example_is_irn_x4():
     """docs/datasets_and_runtime.md shows configs/irn/irn_x4_div2k.py."""
     text = (REPO_ROOT / 'docs' / 'datasets_and_runtime.md').read_text()
     section = text.split('### Picking the scale in an algorithm config')[1]
-    example = re.search(r'```\n(_base_ = .*?)```', section, re.S).group(1)
+    example = re.search(r'```python title="configs/irn/irn_x4_div2k.py"\n(_base_ = .*?)```',
+                        section, re.S).group(1)
 
     def code(source):
         lines = (line.split('#')[0].rstrip() for line in source.splitlines())

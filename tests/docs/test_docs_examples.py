@@ -1,45 +1,173 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""The Python examples in docs/ run as written."""
-import re
+"""The Python examples in the docs run as written, and the config excerpts
+are what the files they name hold.
+
+Every page's ``python`` blocks run in order in one namespace (blocks of a
+page build on each other), from the repository root; pages whose examples
+read files a user brings (an official checkpoint, the VGG weights) run in a
+temporary folder that links the checkout's configs/ and demo/ and where
+``USER_FILES`` writes those files first. A ``python`` block
+with a title is an excerpt of that file (``test_config_excerpts``).
+"""
+import contextlib
+import sys
 
 import pytest
+import torch
 
 from invtoolbox.registry import CONVERTERS, COUPLINGS, MODELS, TASKS
-from tests.helpers import REPO_ROOT
+from tests.docs.doc_pages import (TAGS, blocks, code_lines, pages,
+                                  python_examples)
+from tests.helpers import REPO_ROOT, shared_path
 
-PAGES = [
-    'docs/inn.md', 'README.md', 'docs/write_a_ric_task.md',
-    'docs/metrics.md', 'docs/datasets_and_runtime.md',
-    'docs/official_checkpoints.md'
-]
+PAGES = [page for page in pages() if python_examples(page)]
 
 
-def python_blocks(page):
-    text = (REPO_ROOT / page).read_text(encoding='utf-8')
-    return re.findall(r'```python\n(.*?)```', text, flags=re.S)
+def official_irn_x4(folder):
+    """IRN_x4.pth as released: the official keys, random weights."""
+    from tests.models.editors.irn.official_layout import official_keys
+    torch.save({key: torch.randn(shape) * 0.02
+                for key, shape in official_keys('IRN_x4')},
+               folder / 'IRN_x4.pth')
 
 
-@pytest.mark.parametrize('page', PAGES)
-def test_python_examples_run(page, monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)  # examples use repository paths (demo/...)
-    blocks = python_blocks(page)
-    assert blocks, f'{page} has no python example'
+def vgg19_weights(folder):
+    """vgg19.pth as the page makes it: a torchvision VGG19 state dict
+    (random weights; the ImageNet ones need a download)."""
+    from invtoolbox.models.losses import VGGFeatureExtractor
+    vgg = VGGFeatureExtractor(arch='vgg19', layer_ids=('34', ),
+                              pretrained=False)
+    state = {f'features.{k.split(".", 1)[1]}': v
+             for k, v in vgg.state_dict().items() if '.' in k}
+    torch.save(state, folder / 'vgg19.pth')
+
+
+#: page -> writes the files its examples read, as a user would bring them
+USER_FILES = {
+    'docs/irn.md': official_irn_x4,
+    'docs/latents_and_losses.md': vgg19_weights,
+}
+
+
+@contextlib.contextmanager
+def registrations_undone():
+    """Classes the examples register are removed again afterwards."""
     registries = (COUPLINGS, TASKS, CONVERTERS, MODELS)
     before = {}
     for registry in registries:
         registry.import_from_location()  # the lazy import, before the snapshot
         before[registry] = set(registry.module_dict)
     try:
-        namespace = {'__name__': 'docs'}  # blocks of a page build on each other
-        for code in blocks:
-            exec(compile(code, page, 'exec'), namespace)
+        yield
     finally:
         for registry in registries:
             for name in set(registry.module_dict) - before[registry]:
                 registry._module_dict.pop(name)
 
 
+def python_blocks(page):  # kept for the tests that read one page's blocks
+    return python_examples(page)
+
+
+def test_every_block_has_a_tag():
+    for page in pages():
+        for block in blocks(page):
+            assert block.tag in TAGS, (
+                f'{page}:{block.line}: a code block needs one of the tags '
+                f'{TAGS} (got {block.tag!r}); see tests/docs/doc_pages.py')
+            assert block.title is None or block.tag == 'python', block[:3]
+
+
+@pytest.mark.parametrize('page', PAGES)
+def test_python_examples_run(page, monkeypatch, tmp_path):
+    if page in USER_FILES:  # a checkout's folders, and the user's files
+        for folder in ('configs', 'demo'):
+            (tmp_path / folder).symlink_to(REPO_ROOT / folder)
+        USER_FILES[page](tmp_path)
+        monkeypatch.chdir(tmp_path)
+    else:
+        monkeypatch.chdir(REPO_ROOT)  # examples use repository paths (demo/...)
+    with registrations_undone():
+        namespace = {'__name__': 'docs'}
+        for code in python_examples(page):
+            exec(compile(code, page, 'exec'), namespace)
+
+
+def test_every_page_with_python_runs():
+    assert {'docs/degradations.md', 'docs/irn.md', 'docs/sain.md',
+            'docs/latents_and_losses.md'} <= set(PAGES)
+
+
 def test_inn_example_is_about_twenty_lines():
     first = python_blocks('docs/inn.md')[0]
     lines = [line for line in first.splitlines() if line.strip()]
     assert len(lines) <= 22
+
+
+# --------------------------------------------------------------------------
+# Config excerpts (```python title="FILE"```)
+EXCERPTS = [block for page in pages() for block in blocks(page)
+            if block.title]
+
+#: user configs shown whole on a page: how they load here (the page's
+#: package and data, with the declared substitutions)
+USER_CONFIGS = {
+    'my_config.py': dict(
+        page='docs/write_a_ric_task.md',
+        package='my_package',  # made of the page's first python block
+        replace={'path/to/invtoolbox': str(REPO_ROOT),
+                 'data/my_pairs': '{shared}/data/stereo'}),
+}
+
+
+def is_subsequence(part, whole):
+    rest = iter(whole)
+    return all(any(line == other for other in rest) for line in part)
+
+
+@pytest.mark.parametrize('block', EXCERPTS,
+                         ids=lambda b: f'{b.page}:{b.line}')
+def test_config_excerpts(block, tmp_path, monkeypatch):
+    path = REPO_ROOT / block.title
+    if path.is_file():
+        code = code_lines(block.text)
+        assert code and is_subsequence(code, code_lines(path.read_text())), (
+            f'{block.page}:{block.line}: the excerpt is not in {block.title} '
+            '(its lines, in this order)')
+        return
+    user = USER_CONFIGS[block.title]
+    assert user['page'] == block.page
+    package = tmp_path / user['package']
+    package.mkdir()
+    (package / '__init__.py').write_text(python_examples(block.page)[0])
+    text = block.text
+    for old, new in user['replace'].items():
+        assert old in text, old
+        text = text.replace(old, new.format(shared=shared_path()))
+    (tmp_path / block.title).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from mmengine.config import Config
+    from invtoolbox.registry import DATASETS
+    from invtoolbox.utils import register_all_modules
+    register_all_modules()
+    with registrations_undone():
+        try:
+            cfg = Config.fromfile(str(tmp_path / block.title))
+            model = MODELS.build(cfg.model)
+            dataset = DATASETS.build(cfg.train_dataloader.dataset)
+        finally:
+            sys.modules.pop(user['package'], None)
+    assert type(model.task).__name__ == 'AnaglyphEmbedding'
+    assert len(dataset) > 0 and dataset[0]['inputs'].shape[:2] == (2, 3)
+
+
+def test_toml_fragment_is_the_plugin_entry_point():
+    tomllib = pytest.importorskip('tomllib')  # Python 3.11+
+    [block] = [b for p in pages() for b in blocks(p) if b.tag == 'toml']
+    shown = tomllib.loads(block.text)['project']['entry-points']
+    plugin = tomllib.loads(
+        (REPO_ROOT / 'projects/example_plugin/pyproject.toml').read_text())
+    assert set(shown) == set(plugin['project']['entry-points']) == {
+        'invtoolbox.plugins'}
+    source = (REPO_ROOT / 'invtoolbox/utils/setup_env.py').read_text()
+    assert 'invtoolbox.plugins' in source  # the group register_all_modules reads

@@ -1,0 +1,653 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Docs are run, not read: every command of a ``bash`` block in README.md,
+docs/, configs/*/README.md and benchmarks/README.md is checked here, by
+exactly one entry of ``COMMANDS`` (keyed by the command as the page shows it:
+continuations joined, comments stripped, spaces collapsed):
+
+- ``Run``: run literally in a subprocess as a user would (``python`` is this
+  venv's interpreter, ``tools/*.sh`` run with bash, from the repository
+  root, the environment unchanged), exit 0 and the output checked;
+- ``Substitute``: the same with the declared substitutions (placeholders
+  and files a user brings, replaced by tiny real values; ``--cfg-options``
+  that shrink a long training) and the declared appended options;
+- ``ParseOnly``: not run, for the reason given; the script must exist and
+  its argparse accept the argv, named configs must exist, and a target or
+  package named must be there;
+- ``RunBy``: already run by an existing test, which must exist.
+
+A command missing from the table, or an entry that no page shows, fails.
+The runs start together (two at a time on the 2 cores) when the first one
+is awaited; commands that need another's output name it in ``after``.
+"""
+import importlib
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Dict, NamedTuple, Optional, Sequence
+
+import pytest
+import torch
+
+from tests.docs.doc_pages import bash_commands, pages
+from tests.helpers import REPO_ROOT, shared_path
+
+SHARED = '../shared'
+
+
+# --------------------------------------------------------------------------
+# The kinds of check
+class Run(NamedTuple):
+    expect: Sequence[str] = ()  # in stdout + stderr
+    files: Sequence[str] = ()  # written by the run ({root}: the run folder)
+
+
+class Substitute(NamedTuple):
+    replace: Dict[str, str]  # whole words of the command -> what runs
+    options: Sequence[str] = ()  # appended to the command
+    expect: Sequence[str] = ()
+    files: Sequence[str] = ()
+    setup: Optional[Callable[[Path], None]] = None  # writes user files
+    after: Optional[str] = None  # the command whose output this one reads
+
+
+class ParseOnly(NamedTuple):
+    reason: str
+
+
+class RunBy(NamedTuple):
+    test: str  # 'tests/<file>.py::<test function>'
+    reason: str = ''
+
+
+# --------------------------------------------------------------------------
+# Files a user would bring: official releases with the official key layout
+# and random weights (the layouts come from the converter tests' helpers)
+def _random_like(shapes):
+    state = {}
+    for key, shape in shapes:
+        if key.endswith('num_batches_tracked'):
+            state[key] = torch.tensor(0)
+        elif key.endswith('running_var'):
+            state[key] = torch.ones(shape)
+        else:
+            state[key] = torch.randn(shape) * 0.02
+    return state
+
+
+def _official_irn(name):
+    from tests.models.editors.irn.official_layout import official_keys
+    return _random_like(official_keys(name))
+
+
+def _save(path, state):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+
+
+def official_irn_x2(root):  # the released IRN_x2 weights themselves
+    vectors = torch.load(shared_path('vectors', 'irn_x2.pt'),
+                         weights_only=True)
+    _save(root / 'IRN_x2.pth', vectors['state_dict'])
+
+
+def official_irn_x4(root):
+    _save(root / 'IRN_x4.pth', _official_irn('IRN_x4'))
+
+
+def official_irn_plus(root):
+    from tests.models.editors.irn.official_layout import \
+        official_discriminator_keys
+    _save(root / 'IRN+_x4.pth', _official_irn('IRN_x4'))
+    _save(root / '400000_D.pth', _random_like(official_discriminator_keys()))
+
+
+def official_crm(root):
+    _save(root / 'CRM_x2_q90.pth', _official_irn('CRM_R'))
+    _save(root / 'IRN_x2_finetune.pth', _official_irn('IRN_x2'))
+
+
+def official_sain_x2(root):  # the released SAIN x2 JPEG weights themselves
+    vectors = torch.load(shared_path('vectors', 'sain_x2.pt'),
+                         weights_only=True)
+    _save(root / 'SAINx2_JPEG.pth', vectors['state_dict'])
+
+
+def official_iicnet_st01(root):
+    from tests.models.editors.iicnet.official_layout import official_shapes
+    _save(root / 'latest.pth',
+          _random_like(official_shapes('st-01').items()))
+
+
+# --------------------------------------------------------------------------
+# Shrinking options (--cfg-options) for the trainings and tests of full
+# settings: a few iterations on the demo images / ../shared data
+def _loader(prefix, root):
+    return [f'{prefix}.dataset.data_root={root}', f'{prefix}.num_workers=0',
+            f'{prefix}.persistent_workers=False']
+
+
+#: one 64x64 crop of a demo image: the evaluation set of the shrunk runs
+TINY_SR = '{root}/tiny_sr'
+#: one 7-frame clip of 64x64 crops of ../shared/data/video
+TINY_VIDEO = '{root}/tiny_video'
+
+
+def make_tiny_data(root):
+    from PIL import Image
+    (root / 'tiny_sr').mkdir()
+    Image.open(REPO_ROOT / 'demo/data/val/kodim03_crop.png').crop(
+        (64, 64, 128, 128)).save(root / 'tiny_sr' / 'kodim03_64.png')
+    clip = root / 'tiny_video' / 'clip'
+    clip.mkdir(parents=True)
+    for frame in sorted(shared_path('data', 'video',
+                                    'vimeo_00001_0002').glob('im*.png')):
+        Image.open(frame).crop((0, 0, 64, 64)).save(clip / frame.name)
+
+
+def sr_options(train_root='demo/data/train', eval_root=TINY_SR,
+               test_sets=5, iters=1):
+    options = ['--cfg-options', f'train_cfg.max_iters={iters}',
+               f'train_cfg.val_interval={iters}',
+               f'default_hooks.checkpoint.interval={iters}',
+               'train_dataloader.batch_size=2']
+    options += _loader('train_dataloader', train_root)
+    for i in range(2):
+        options += _loader(f'val_dataloader.{i}', eval_root)
+    for i in range(test_sets):
+        options += _loader(f'test_dataloader.{i}', eval_root)
+    return options
+
+
+def sr_test_options(eval_root=TINY_SR):
+    options = ['--cfg-options']
+    for i in range(5):
+        options += _loader(f'test_dataloader.{i}', eval_root)
+    return options
+
+
+VIDEO_TEST = [
+    '--cfg-options', f'test_dataloader.0.dataset.data_root={TINY_VIDEO}',
+    'test_dataloader.0.dataset.layout=folders',
+    'test_dataloader.0.dataset.frame_step=1',
+    'test_dataloader.0.num_workers=0',
+]
+
+# --------------------------------------------------------------------------
+# The table: every documented command and how it is checked
+QUICKSTART_TRAIN = 'python tools/train.py configs/irn/irn_x2_quickstart.py'
+IRN_X2_CONVERT = ('python tools/model_converters/convert_official.py IRN_x2 '
+                  'IRN_x2.pth checkpoints/irn_x2.pth')
+IRN_X4_CONVERT = ('python tools/model_converters/convert_official.py IRN_x4 '
+                  'IRN_x4.pth checkpoints/irn_x4.pth')
+SAIN_CONVERT = ('python tools/model_converters/convert_official.py '
+                'SAINx2_JPEG SAINx2_JPEG.pth checkpoints/sain_x2_jpeg.pth')
+ST01_CONVERT = ('python tools/model_converters/convert_official.py '
+                'IICNet_st-01 latest.pth iicnet_st-01.pth')
+IRN_TRAIN = 'python tools/train.py configs/irn/irn_x2_div2k.py'
+SAIN_TRAIN = 'python tools/train.py configs/sain/sain_x2_jpeg_div2k.py'
+BENCHMARK_RESULTS = ('runs for minutes; its results and how they were '
+                     'produced are in docs/benchmarks.md')
+TEST_TABLE = ('test results:', )
+
+COMMANDS = {
+    # README.md: quick start
+    'make quickstart': ParseOnly(
+        'creates .venv and trains 1000 iterations (~5 CPU min); its recipe '
+        'is `python tools/train.py configs/irn/irn_x2_quickstart.py`, run '
+        'below with 2 iterations'),
+    'make test': ParseOnly('the whole test suite, this test included'),
+    'pip install torch==2.13.0': ParseOnly('installs a package'),
+    'pip install -e ".[tests]"': ParseOnly('installs the package'),
+    QUICKSTART_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/quickstart', '--cfg-options',
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2'],
+        expect=('Bicubic_PSNR_Y', 'demo_val/PSNR_Y'),
+        files=('{root}/quickstart/iter_2.pth', )),
+    'python tools/test.py configs/irn/irn_x2_quickstart.py '
+    'work_dirs/irn_x2_quickstart/iter_1000.pth': Substitute(
+        {'work_dirs/irn_x2_quickstart/iter_1000.pth':
+         '{root}/quickstart/iter_2.pth'},
+        ['--work-dir', '{root}/quickstart_test'],
+        expect=TEST_TABLE + ('Bicubic_PSNR_Y', ), after=QUICKSTART_TRAIN),
+    'python -m pytest': ParseOnly('the whole test suite, this test included'),
+    'python -m benchmarks.benchmark_inn': RunBy(
+        'tests/benchmarks/test_benchmark_inn.py::'
+        'test_benchmark_prints_a_table', 'at a tiny size'),
+    # docs/benchmarks.md (and benchmarks/README.md)
+    'python -m benchmarks.benchmark_inn --repeats 2': ParseOnly(
+        BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_irn --repeats 5': ParseOnly(
+        BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_diffjpeg --data-root '
+    '../shared/data/kodak': ParseOnly(BENCHMARK_RESULTS),
+    'python tools/analysis_tools/bicubic_baseline.py ../shared/data/set5 '
+    '--protocol matlab': Run(expect=('PSNR', 'x2')),
+    'python tools/analysis_tools/bicubic_baseline.py ../shared/data/set14 '
+    '--protocol matlab': Run(expect=('PSNR', 'x2')),
+    'python -m benchmarks.iicnet_training_curve --iters 600 '
+    '--eval-interval 100 --blocks 3 --rel-channels 16 --growth 16 --crop 48 '
+    '--batch 4 --lr 1e-3 --out-dir work_dirs/iicnet_curve --plot '
+    'docs/figures/iicnet_video3_training_curve.png': ParseOnly(
+        BENCHMARK_RESULTS),
+    'python -m benchmarks.compare_codec_robustness --budget-min 8 --plot '
+    'docs/figures/irn_vs_sain_kodak_jpeg.png --json '
+    'docs/figures/irn_vs_sain_kodak_jpeg.json': ParseOnly(
+        'trains IRN and SAIN for 8 minutes each; ' + BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_sain --batch 4 --size 128 --repeats 3 '
+    '--warmup 1': ParseOnly(BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_sain_codec --batch 4 --size 128 '
+    '--repeats 3 --warmup 1': ParseOnly(BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_iicnet --threads 1 --repeats 2 '
+    '--warmup 1': ParseOnly(BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_diffjpeg --data-root '
+    '../shared/data/kodak --variants': ParseOnly(
+        'about 7 minutes; ' + BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_irn --repeats 1 --size 32': Run(
+        expect=('| invtoolbox, plain |', 'invtoolbox / baseline: time')),
+    'python -m benchmarks.benchmark_irn --device cuda': ParseOnly(
+        'needs a CUDA GPU'),
+    # docs/datasets_and_runtime.md
+    'python tools/train.py CONFIG --cfg-options '
+    'train_dataloader.dataset.data_root=/data/DIV2K/DIV2K_train_HR '
+    'test_dataloader.0.dataset.data_root=/data/Set5': Substitute(
+        {'CONFIG': 'configs/irn/irn_x2_div2k.py',
+         'train_dataloader.dataset.data_root=/data/DIV2K/DIV2K_train_HR':
+         'train_dataloader.dataset.data_root=demo/data/train',
+         'test_dataloader.0.dataset.data_root=/data/Set5':
+         f'test_dataloader.0.dataset.data_root={SHARED}/data/set5'},
+        [word for word in sr_options(test_sets=0)[1:]
+         if not word.startswith('train_dataloader.dataset.data_root')]
+        + ['--work-dir', '{root}/data_roots'],
+        expect=('Set5/PSNR_Y', ), files=('{root}/data_roots/iter_1.pth', )),
+    # docs/iicnet.md, configs/iicnet/README.md
+    'python tools/train.py configs/iicnet/video_embed.py': RunBy(
+        'tests/configs/test_iicnet_configs_run.py::'
+        'test_config_trains_on_small_data', 'every config, on small data'),
+    'tools/dist_train.sh configs/iicnet/video_embed.py 2': RunBy(
+        'tests/configs/test_iicnet_configs_run.py::'
+        'test_dist_train_video_embed_on_cpu', 'on small data'),
+    ST01_CONVERT: Substitute(
+        {'latest.pth': '{root}/st01/latest.pth',
+         'iicnet_st-01.pth': '{root}/st01/iicnet_st-01.pth'},
+        setup=lambda root: official_iicnet_st01(root / 'st01'),
+        expect=('wrote', ), files=('{root}/st01/iicnet_st-01.pth', )),
+    'python tools/model_converters/convert_official.py IICNet_st-01 '
+    'latest.pth st-01_invtoolbox.pth': Substitute(
+        {'latest.pth': '{root}/st01b/latest.pth',
+         'st-01_invtoolbox.pth': '{root}/st01b/st-01_invtoolbox.pth'},
+        setup=lambda root: official_iicnet_st01(root / 'st01b'),
+        expect=('wrote', ), files=('{root}/st01b/st-01_invtoolbox.pth', )),
+    'python tools/test.py configs/iicnet/video_embed.py CHECKPOINT': Substitute(
+        {'CHECKPOINT': '{root}/st01/iicnet_st-01.pth'},
+        ['--work-dir', '{root}/st01_test'] + VIDEO_TEST,
+        expect=TEST_TABLE + ('embed_PSNR', ), after=ST01_CONVERT),
+    'python tools/train.py configs/iicnet/video_embed.py --work-dir '
+    'work_dirs/video_try --cfg-options train_cfg.max_iters=20 '
+    'train_cfg.val_interval=20 default_hooks.checkpoint.interval=20 '
+    'model.generator.block_num=2 model.generator.rel_channels=16 '
+    'model.generator.subnet.growth=16 train_dataloader.num_workers=0 '
+    'train_dataloader.persistent_workers=False val_dataloader.0.num_workers=0 '
+    'val_dataloader.0.persistent_workers=False '
+    'train_dataloader.dataset.datasets.0.data_root=$V '
+    'train_dataloader.dataset.datasets.0.layout=folders '
+    'train_dataloader.dataset.datasets.0.frame_step=1 '
+    'train_dataloader.dataset.datasets.0.pipeline.1.crop_size=64 '
+    'train_dataloader.dataset.datasets.1.data_root=$V '
+    'train_dataloader.dataset.datasets.1.layout=folders '
+    'train_dataloader.dataset.datasets.1.frame_step=1 '
+    'train_dataloader.dataset.datasets.1.pipeline.1.crop_size=64 '
+    'val_dataloader.0.dataset.data_root=$V '
+    'val_dataloader.0.dataset.layout=folders '
+    'val_dataloader.0.dataset.frame_step=1': Substitute(
+        {'work_dirs/video_try': '{root}/video_try'},
+        expect=('DAVIS_val/embed_PSNR', 'DAVIS_val/restored_PSNR'),
+        files=('{root}/video_try/iter_20.pth', )),
+    'python tools/train.py configs/iicnet/mono_binocular.py --work-dir '
+    'work_dirs/mono_try --cfg-options train_cfg.max_iters=20 '
+    'train_cfg.val_interval=20 model.generator.block_num=2 '
+    'model.generator.rel_channels=16 model.generator.subnet.growth=16 '
+    'train_dataloader.dataset.pipeline.1.crop_size=64 '
+    'train_dataloader.num_workers=0 train_dataloader.persistent_workers=False '
+    'val_dataloader.0.num_workers=0 val_dataloader.0.persistent_workers=False '
+    'train_dataloader.dataset.data_root=$S '
+    'val_dataloader.0.dataset.data_root=$S val_dataloader.0.dataset.indices=1 '
+    'train_dataloader.dataset.left=left.png '
+    'train_dataloader.dataset.right=right.png '
+    'val_dataloader.0.dataset.left=left.png '
+    'val_dataloader.0.dataset.right=right.png': Substitute(
+        {'work_dirs/mono_try': '{root}/mono_try'},
+        expect=('Flickr1024_val/embed_PSNR', 'Flickr1024_val/left_PSNR'),
+        files=('{root}/mono_try/iter_20.pth', )),
+    # docs/irn.md, docs/official_checkpoints.md, configs/irn/README.md
+    'python tools/model_converters/convert_official.py --list': Run(
+        expect=('IRN_x2', 'SAINx2_JPEG', 'IICNet_st-01')),
+    IRN_X2_CONVERT: Substitute(
+        {'IRN_x2.pth': '{root}/IRN_x2.pth',
+         'checkpoints/irn_x2.pth': '{root}/checkpoints/irn_x2.pth'},
+        setup=official_irn_x2, expect=('wrote', ),
+        files=('{root}/checkpoints/irn_x2.pth', )),
+    'python tools/model_converters/convert_official.py IRN+_x4 IRN+_x4.pth '
+    'irnp_x4.pth --discriminator 400000_D.pth': Substitute(
+        {'IRN+_x4.pth': '{root}/IRN+_x4.pth',
+         'irnp_x4.pth': '{root}/irnp_x4.pth',
+         '400000_D.pth': '{root}/400000_D.pth'},
+        setup=official_irn_plus, expect=('wrote', ),
+        files=('{root}/irnp_x4.pth', )),
+    'python tools/model_converters/convert_official.py CRM_x2_q90 '
+    'CRM_x2_q90.pth irn_crm_x2_q90.pth --generator IRN_x2_finetune.pth':
+    Substitute(
+        {'CRM_x2_q90.pth': '{root}/CRM_x2_q90.pth',
+         'irn_crm_x2_q90.pth': '{root}/irn_crm_x2_q90.pth',
+         'IRN_x2_finetune.pth': '{root}/IRN_x2_finetune.pth'},
+        setup=official_crm, expect=('wrote', ),
+        files=('{root}/irn_crm_x2_q90.pth', )),
+    IRN_X4_CONVERT: Substitute(
+        {'IRN_x4.pth': '{root}/IRN_x4.pth',
+         'checkpoints/irn_x4.pth': '{root}/checkpoints/irn_x4.pth'},
+        setup=official_irn_x4, expect=('wrote', ),
+        files=('{root}/checkpoints/irn_x4.pth', )),
+    'python tools/test.py configs/irn/irn_x4_div2k.py checkpoints/irn_x4.pth':
+    Substitute(
+        {'checkpoints/irn_x4.pth': '{root}/checkpoints/irn_x4.pth'},
+        ['--work-dir', '{root}/irn_x4_test'] + sr_test_options(),
+        expect=TEST_TABLE + ('PSNR_Y', ), after=IRN_X4_CONVERT),
+    IRN_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/irn_x2'] + sr_options(),
+        expect=('Set5/PSNR_Y', ), files=('{root}/irn_x2/iter_1.pth', )),
+    'python tools/test.py configs/irn/irn_x2_div2k.py '
+    'work_dirs/irn_x2_div2k/iter_500000.pth': Substitute(
+        {'work_dirs/irn_x2_div2k/iter_500000.pth': '{root}/irn_x2/iter_1.pth'},
+        ['--work-dir', '{root}/irn_x2_test'] + sr_test_options(),
+        expect=TEST_TABLE + ('Urban100', ), after=IRN_TRAIN),
+    'python tools/test.py configs/irn/irn_x2_div2k.py checkpoints/irn_x2.pth':
+    Substitute(
+        {'checkpoints/irn_x2.pth': '{root}/checkpoints/irn_x2.pth'},
+        ['--work-dir', '{root}/irn_x2_official_test'] + sr_test_options(),
+        expect=TEST_TABLE + ('Urban100', ), after=IRN_X2_CONVERT),
+    # docs/sain.md, configs/sain/README.md
+    SAIN_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/sain_x2'] + sr_options(),
+        expect=('Set5/PSNR_Y', ), files=('{root}/sain_x2/iter_1.pth', )),
+    'python tools/test.py configs/sain/sain_x2_jpeg_div2k.py '
+    'work_dirs/sain_x2_jpeg_div2k/iter_500000.pth': Substitute(
+        {'work_dirs/sain_x2_jpeg_div2k/iter_500000.pth':
+         '{root}/sain_x2/iter_1.pth'},
+        ['--work-dir', '{root}/sain_x2_test'] + sr_test_options(),
+        expect=('JPEG-30', 'JPEG-90'), after=SAIN_TRAIN),
+    'python tools/test.py configs/sain/sain_x2_jpeg_div2k.py CHECKPOINT':
+    RunBy('tests/docs/test_docs_commands.py::test_documented_command_runs',
+          'the same as `python tools/test.py configs/sain/'
+          'sain_x2_jpeg_div2k.py checkpoints/sain_x2_jpeg.pth`, run here'),
+    SAIN_CONVERT: Substitute(
+        {'SAINx2_JPEG.pth': '{root}/SAINx2_JPEG.pth',
+         'checkpoints/sain_x2_jpeg.pth': '{root}/checkpoints/sain_x2_jpeg.pth'},
+        setup=official_sain_x2, expect=('wrote', ),
+        files=('{root}/checkpoints/sain_x2_jpeg.pth', )),
+    'python tools/test.py configs/sain/sain_x2_jpeg_div2k.py '
+    'checkpoints/sain_x2_jpeg.pth': Substitute(
+        {'checkpoints/sain_x2_jpeg.pth': '{root}/checkpoints/sain_x2_jpeg.pth'},
+        ['--work-dir', '{root}/sain_x2_official_test'] + sr_test_options(),
+        expect=('JPEG-30', 'JPEG-90'), after=SAIN_CONVERT),
+    'python tools/train.py configs/sain/sain_x2_jpeg_quickstart.py':
+    Substitute(
+        {}, ['--work-dir', '{root}/sain_quickstart', '--cfg-options',
+             'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+             'default_hooks.checkpoint.interval=1'],
+        expect=('PSNR_Y', ), files=('{root}/sain_quickstart/iter_1.pth', )),
+    # docs/latents_and_losses.md
+    'python -c "import torch, torchvision; vgg = torchvision.models.vgg19('
+    'weights=\'IMAGENET1K_V1\'); torch.save(vgg.state_dict(), '
+    '\'vgg19.pth\')"': ParseOnly(
+        'downloads the ImageNet VGG19 weights (no internet here, torchvision '
+        'is not a dependency); the code is compiled'),
+    # docs/metrics.md
+    '.venv/bin/python -m pytest tests/utils/test_imresize.py -k '
+    'bicubic_baseline': Substitute(
+        {'.venv/bin/python': sys.executable}, expect=(' passed', )),
+    # docs/tools.md
+    'NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 '
+    'tools/dist_train.sh CONFIG 8': ParseOnly(
+        'two nodes of 8 GPUs; the script reads each variable set here'),
+    'NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 PORT=29500 '
+    'tools/dist_train.sh CONFIG 8': ParseOnly(
+        'two nodes of 8 GPUs; the script reads each variable set here'),
+    'GPUS=16 GPUS_PER_NODE=8 tools/slurm_train.sh PARTITION JOB_NAME CONFIG '
+    'WORK_DIR': RunBy(
+        'tests/tools/test_train_test_tools.py::'
+        'test_slurm_train_composes_srun',
+        'a slurm cluster; the srun call it composes is checked with a fake '
+        'srun'),
+    # docs/write_a_ric_task.md (my_config.py is the page's config, loaded
+    # and built by test_docs_examples.py::test_config_excerpts_and_configs)
+    'python tools/train.py my_config.py': RunBy(
+        'projects/example_plugin/tests/test_example_plugin.py::'
+        'test_trains_through_tools_train_with_custom_imports',
+        "the plugin project's config"),
+    'tools/dist_train.sh my_config.py 2': RunBy(
+        'tests/configs/test_iicnet_configs_run.py::'
+        'test_dist_train_video_embed_on_cpu',
+        'an IICNet config over two gloo processes'),
+    'python tools/test.py my_config.py work_dirs/my_config/iter_500000.pth':
+    ParseOnly('needs a trained plugin checkpoint; the test tool on IICNet '
+              'configs runs above (configs/iicnet/video_embed.py)'),
+}
+
+
+def documented_commands():
+    found = {}
+    for page in pages():
+        for command in bash_commands(page):
+            found.setdefault(command.text, command)
+    return found
+
+
+DOCUMENTED = documented_commands()
+
+
+def test_every_documented_command_is_declared_and_no_entry_is_stale():
+    missing = [text for text in DOCUMENTED if text not in COMMANDS]
+    stale = [text for text in COMMANDS if text not in DOCUMENTED]
+    assert not missing, (
+        'documented commands missing from COMMANDS (declare how each is '
+        f'checked): {missing}')
+    assert not stale, f'COMMANDS entries that no page shows: {stale}'
+
+
+def _keys(kind):
+    return [text for text, check in COMMANDS.items()
+            if isinstance(check, kind)]
+
+
+# --------------------------------------------------------------------------
+# Parse only
+def load_script(path):
+    spec = importlib.util.spec_from_file_location(
+        f'_docs_{Path(path).stem}', REPO_ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _accepts(parse_args, argv, text):
+    try:
+        parse_args(argv)
+    except SystemExit as err:  # argparse's exit on a bad option
+        pytest.fail(f'{text!r}: argv {argv} is refused ({err})')
+
+
+def _makefile_recipe(target):
+    makefile = (REPO_ROOT / 'Makefile').read_text()
+    match = re.search(rf'^{re.escape(target)}:.*\n((?:\t.*\n)+)', makefile,
+                      re.M)
+    assert match, f'Makefile has no target {target}'
+    return match.group(1)
+
+
+def _check_parse_only(text, argv):
+    env = {}
+    while re.match(r'^[A-Z_]+=', argv[0]):
+        name, value = argv.pop(0).split('=', 1)
+        env[name] = value
+    program, args = argv[0], argv[1:]
+    for word in args:  # configs named exist
+        if word.startswith('configs/'):
+            assert (REPO_ROOT / word).is_file(), f'{text!r}: no {word}'
+    if program == 'make':
+        recipe = _makefile_recipe(args[0])
+        if args[0] == 'quickstart':
+            assert '$(VPY) tools/train.py configs/irn/irn_x2_quickstart.py' \
+                in recipe
+            assert QUICKSTART_TRAIN in COMMANDS
+        else:
+            assert '-m pytest' in recipe
+    elif program == 'pip':
+        assert args[0] == 'install'
+        if args[1] == '-e':
+            setup_py = (REPO_ROOT / 'setup.py').read_text()
+            extras = re.findall(r'\[([\w,]+)\]', args[2])[0].split(',')
+            for extra in extras + ['tb']:  # the page names .[tests,tb] too
+                assert f"'{extra}'" in setup_py, f'no extra {extra}'
+        else:
+            wanted = args[1].split('==')[1]
+            assert f'TORCH ?= torch=={wanted}' in \
+                (REPO_ROOT / 'Makefile').read_text()
+            assert torch.__version__.split('+')[0] == wanted
+    elif program == 'python' and args[0] == '-m':
+        if args[1] == 'pytest':
+            importlib.import_module('pytest')
+            assert 'testpaths' in (REPO_ROOT / 'setup.cfg').read_text()
+        else:
+            module = importlib.import_module(args[1])
+            _accepts(module.parse_args, args[2:], text)
+    elif program == 'python' and args[0] == '-c':
+        compile(args[1], '<python -c>', 'exec')
+    elif program == 'python':
+        _accepts(load_script(args[0]).parse_args, args[1:], text)
+    elif program.endswith('.sh'):
+        script = (REPO_ROOT / program).read_text()
+        assert script.startswith('#!/usr/bin/env bash')
+        for name in env:
+            assert f'${{{name}' in script, f'{program} ignores {name}'
+    else:
+        pytest.fail(f'{text!r}: no parse check for {program}')
+
+
+@pytest.mark.parametrize('text', _keys(ParseOnly))
+def test_documented_command_parses(text):
+    assert COMMANDS[text].reason
+    argv = DOCUMENTED[text].argv() if text in DOCUMENTED else pytest.fail(
+        f'{text!r} is not documented')
+    _check_parse_only(text, argv)
+
+
+@pytest.mark.parametrize('text', _keys(RunBy))
+def test_documented_command_is_run_by_a_test(text):
+    path, _, name = COMMANDS[text].test.partition('::')
+    source = (REPO_ROOT / path).read_text()
+    assert re.search(rf'^def {name}\(', source, re.M), COMMANDS[text].test
+    assert text in DOCUMENTED
+
+
+# --------------------------------------------------------------------------
+# Runs
+def _argv(text, check, root):
+    argv = DOCUMENTED[text].argv()
+    if isinstance(check, Substitute):
+        argv = [check.replace.get(word, word) for word in argv]
+        argv += list(check.options)
+    argv = [word.replace('{root}', str(root)) for word in argv]
+    if argv[0] == 'python':
+        argv[0] = sys.executable
+    elif argv[0].endswith('.sh'):
+        argv.insert(0, 'bash')
+    return argv
+
+
+class Runs:
+    """The selected runs, two at a time; ``result(text)`` awaits one."""
+
+    def __init__(self, root, texts):
+        self.root = root
+        make_tiny_data(root)
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._futures = {}
+        # the long runs first; a command's ``after`` is submitted before it
+        for text in sorted(texts, key=lambda text: not text.startswith(SLOW)):
+            self._submit(text)
+
+    def _submit(self, text):
+        if text in self._futures:
+            return
+        after = getattr(COMMANDS[text], 'after', None)
+        if after:
+            self._submit(after)
+        self._futures[text] = self._pool.submit(self._run, text)
+
+    def _run(self, text):
+        check = COMMANDS[text]
+        after = getattr(check, 'after', None)
+        if after:
+            self._futures[after].result()
+        setup = getattr(check, 'setup', None)
+        if setup:
+            setup(self.root)
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            _argv(text, check, self.root), cwd=REPO_ROOT, env=env,
+            capture_output=True, text=True, timeout=600)
+        proc.seconds = time.perf_counter() - start
+        return proc
+
+    def result(self, text):
+        return self._futures[text].result()
+
+    def close(self):
+        self._pool.shutdown(cancel_futures=True)
+
+
+RUN_KEYS = _keys(Run) + _keys(Substitute)
+#: the runs of 20 s and more, started first
+SLOW = ('python -m benchmarks.benchmark_irn',
+        'python tools/train.py configs/iicnet/video_embed.py --work-dir',
+        'python tools/train.py configs/iicnet/mono_binocular.py --work-dir')
+
+
+@pytest.fixture(scope='module')
+def runs(request, tmp_path_factory):
+    shared_path('data')  # the runs read ../shared
+    selected = [
+        item.callspec.params['text'] for item in request.session.items
+        if item.originalname == 'test_documented_command_runs'
+        and Path(item.fspath) == Path(__file__)
+    ]
+    runs = Runs(tmp_path_factory.mktemp('docs_runs'), selected or RUN_KEYS)
+    yield runs
+    runs.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('text', RUN_KEYS)
+def test_documented_command_runs(text, runs):
+    check = COMMANDS[text]
+    proc = runs.result(text)
+    print(f'{proc.seconds:.1f} s: {text[:100]}')
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{text!r} failed:\n{log[-4000:]}'
+    for expected in check.expect:
+        assert expected in log, (expected, log[-3000:])
+    for name in check.files:
+        assert Path(name.replace('{root}', str(runs.root))).is_file(), name
+
+
+def test_substitutions_name_words_of_the_command():
+    for text in _keys(Substitute):
+        words = DOCUMENTED[text].argv() if text in DOCUMENTED else []
+        for old in COMMANDS[text].replace:
+            assert old in words, (text, old)
