@@ -201,6 +201,9 @@ COMMANDS = {
         'is `python tools/train.py configs/irn/irn_x2_quickstart.py`, run '
         'below with 2 iterations'),
     'make test': ParseOnly('the whole test suite, this test included'),
+    'make test-fast': ParseOnly(
+        'the test suite without its e2e tests, this file\'s checks included'),
+    'bash .ci/run': ParseOnly('make test in a fresh .venv: what CI runs'),
     'pip install torch==2.13.0': ParseOnly('installs a package'),
     'pip install -e ".[tests]"': ParseOnly('installs the package'),
     QUICKSTART_TRAIN: Substitute(
@@ -506,6 +509,9 @@ def _check_parse_only(text, argv):
             assert QUICKSTART_TRAIN in COMMANDS
         else:
             assert '-m pytest' in recipe
+            if args[0] == 'test-fast':
+                assert 'INVTB_FAST_LANE=1' in recipe
+                assert '-m "not e2e"' in recipe
     elif program == 'pip':
         assert args[0] == 'install'
         if args[1] == '-e':
@@ -529,6 +535,10 @@ def _check_parse_only(text, argv):
         compile(args[1], '<python -c>', 'exec')
     elif program == 'python':
         _accepts(load_script(args[0]).parse_args, args[1:], text)
+    elif program == 'bash':
+        script = (REPO_ROOT / args[0]).read_text()
+        assert script.startswith('#!/usr/bin/env bash')
+        assert 'make test' in script, f'{args[0]} does not run make test'
     elif program.endswith('.sh'):
         script = (REPO_ROOT / program).read_text()
         assert script.startswith('#!/usr/bin/env bash')
