@@ -34,6 +34,9 @@ import pytest
 import torch
 
 from tests.docs.doc_pages import bash_commands, pages
+from tests.docs.user_files import (official_crm, official_iicnet_st01,
+                                   official_irn_plus, official_irn_x2,
+                                   official_irn_x4, official_sain_x2)
 from tests.helpers import REPO_ROOT, shared_path
 
 SHARED = '../shared'
@@ -62,65 +65,6 @@ class ParseOnly(NamedTuple):
 class RunBy(NamedTuple):
     test: str  # 'tests/<file>.py::<test function>'
     reason: str = ''
-
-
-# --------------------------------------------------------------------------
-# Files a user would bring: official releases with the official key layout
-# and random weights (the layouts come from the converter tests' helpers)
-def _random_like(shapes):
-    state = {}
-    for key, shape in shapes:
-        if key.endswith('num_batches_tracked'):
-            state[key] = torch.tensor(0)
-        elif key.endswith('running_var'):
-            state[key] = torch.ones(shape)
-        else:
-            state[key] = torch.randn(shape) * 0.02
-    return state
-
-
-def _official_irn(name):
-    from tests.models.editors.irn.official_layout import official_keys
-    return _random_like(official_keys(name))
-
-
-def _save(path, state):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
-
-
-def official_irn_x2(root):  # the released IRN_x2 weights themselves
-    vectors = torch.load(shared_path('vectors', 'irn_x2.pt'),
-                         weights_only=True)
-    _save(root / 'IRN_x2.pth', vectors['state_dict'])
-
-
-def official_irn_x4(root):
-    _save(root / 'IRN_x4.pth', _official_irn('IRN_x4'))
-
-
-def official_irn_plus(root):
-    from tests.models.editors.irn.official_layout import \
-        official_discriminator_keys
-    _save(root / 'IRN+_x4.pth', _official_irn('IRN_x4'))
-    _save(root / '400000_D.pth', _random_like(official_discriminator_keys()))
-
-
-def official_crm(root):
-    _save(root / 'CRM_x2_q90.pth', _official_irn('CRM_R'))
-    _save(root / 'IRN_x2_finetune.pth', _official_irn('IRN_x2'))
-
-
-def official_sain_x2(root):  # the released SAIN x2 JPEG weights themselves
-    vectors = torch.load(shared_path('vectors', 'sain_x2.pt'),
-                         weights_only=True)
-    _save(root / 'SAINx2_JPEG.pth', vectors['state_dict'])
-
-
-def official_iicnet_st01(root):
-    from tests.models.editors.iicnet.official_layout import official_shapes
-    _save(root / 'latest.pth',
-          _random_like(official_shapes('st-01').items()))
 
 
 # --------------------------------------------------------------------------

@@ -18,17 +18,10 @@ import torch
 from invtoolbox.registry import CONVERTERS, COUPLINGS, MODELS, TASKS
 from tests.docs.doc_pages import (TAGS, blocks, code_lines, pages,
                                   python_examples)
+from tests.docs.user_files import official_irn_x4
 from tests.helpers import REPO_ROOT, shared_path
 
 PAGES = [page for page in pages() if python_examples(page)]
-
-
-def official_irn_x4(folder):
-    """IRN_x4.pth as released: the official keys, random weights."""
-    from tests.models.editors.irn.official_layout import official_keys
-    torch.save({key: torch.randn(shape) * 0.02
-                for key, shape in official_keys('IRN_x4')},
-               folder / 'IRN_x4.pth')
 
 
 def vgg19_weights(folder):
@@ -65,10 +58,6 @@ def registrations_undone():
                 registry._module_dict.pop(name)
 
 
-def python_blocks(page):  # kept for the tests that read one page's blocks
-    return python_examples(page)
-
-
 def test_every_block_has_a_tag():
     for page in pages():
         for block in blocks(page):
@@ -99,7 +88,7 @@ def test_every_page_with_python_runs():
 
 
 def test_inn_example_is_about_twenty_lines():
-    first = python_blocks('docs/inn.md')[0]
+    first = python_examples('docs/inn.md')[0]
     lines = [line for line in first.splitlines() if line.strip()]
     assert len(lines) <= 22
 
