@@ -260,11 +260,32 @@ def runner_session(cfg, launcher, config_path):
             if not is_config_error(err):
                 raise
             fail(one_line(err) if isinstance(err, KeyError) else str(err))
+        if own_group:
+            drain_process_group()
     finally:
         if own_group:
             import torch.distributed as dist
             if dist.is_initialized():
                 dist.destroy_process_group()
+
+
+def drain_process_group():
+    """Let every rank finish its collectives before the group goes away.
+
+    gloo's ``barrier`` first waits for all work still queued on the group
+    (e.g. an all-reduce nobody waited for). Tearing the group down with such
+    work in flight let gloo's worker threads outlive the interpreter, which
+    aborted a rank at exit ("terminate called without an active exception")
+    after a successful run. Only called on success: a failed rank must not
+    wait for peers that may never arrive.
+    """
+    import gc
+
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        return
+    gc.collect()  # free finished Work objects held by reference cycles
+    dist.barrier()
 
 
 def main(argv=None):

@@ -1,7 +1,11 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Memory-efficient backprop: same results as plain autograd, far less saved."""
 import datetime
+import faulthandler
+import os
+import signal
 import time
+import warnings
 
 import pytest
 import torch
@@ -180,6 +184,8 @@ def test_eval_and_no_grad_take_the_plain_path():
 # DDP: gradients reach DistributedDataParallel's hooks through autograd
 # ---------------------------------------------------------------------------
 def _ddp_worker(rank, world_size, store_file, result_path):
+    # a hung worker prints its Python stack on SIGUSR1 (see _spawn)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     torch.set_num_threads(1)
     # a file rendezvous needs no TCP port (no races with other jobs), and a
     # short timeout turns a lost peer into an error instead of a hang
@@ -196,24 +202,52 @@ def _ddp_worker(rank, world_size, store_file, result_path):
         if rank == 0:
             torch.save({n: p.grad for n, p in model.named_parameters()},
                        result_path)
+        del ddp
+        # gloo's barrier waits for all queued work: no rank tears the group
+        # down while its peer still talks to it
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
 
-def _spawn(fn, args, nprocs, timeout=180):
-    """mp.spawn with an overall deadline (kills the workers on expiry)."""
+def _spawn_once(fn, args, nprocs, timeout):
+    """Start ``nprocs`` workers; None when they finished in ``timeout`` s,
+    else a description of the hang (their stacks go to stderr)."""
     context = mp.start_processes(fn, args=args, nprocs=nprocs, join=False)
     deadline = time.monotonic() + timeout
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
+            alive = [p for p in context.processes if p.is_alive()]
+            for process in alive:  # faulthandler prints the stacks
+                os.kill(process.pid, signal.SIGUSR1)
+            time.sleep(2)
             for process in context.processes:
                 process.kill()
-            pytest.fail(f'DDP workers did not finish in {timeout} s')
+            return (f'{len(alive)} of {nprocs} DDP workers still running '
+                    f'after {timeout} s (stacks above, on stderr)')
+    return None
+
+
+def _spawn(fn, make_args, nprocs, timeout=240):
+    """mp.spawn with an overall deadline. Starting two processes and a gloo
+    group is infrastructure, not the thing under test: a hang (seen once on
+    a loaded CI machine) is reported as a warning with the workers' stacks
+    and the run is repeated once with a fresh rendezvous; a second hang
+    fails the test."""
+    first = _spawn_once(fn, make_args(0), nprocs, timeout)
+    if first is None:
+        return
+    warnings.warn(f'retrying the DDP run: {first}')
+    second = _spawn_once(fn, make_args(1), nprocs, timeout)
+    if second is not None:
+        pytest.fail(second)
 
 
 def test_ddp_gloo_averages_memory_efficient_gradients(tmp_path):
     result = tmp_path / 'grads.pt'
-    _spawn(_ddp_worker, (2, str(tmp_path / 'store'), str(result)), nprocs=2)
+    _spawn(_ddp_worker,
+           lambda attempt: (2, str(tmp_path / f'store{attempt}'), str(result)),
+           nprocs=2)
     ddp_grads = torch.load(result, weights_only=True)
     # expected: the mean of the single-process gradients of both ranks
     plain, _ = make_pair(deep_blocks()[:8], (3, 16, 16))
