@@ -23,3 +23,8 @@ class PluginImportError(InvToolboxError, ImportError):
 class DataError(InvToolboxError, ValueError):
     """A dataset, its pipeline or its files do not fit (too few frames, a missing
     view, images of different sizes, an empty split, ...)."""
+
+
+class RawFormatError(InvToolboxError, ValueError):
+    """A file is not a camera RAW that the pipeline can use (not RAW at all,
+    truncated, not a Bayer sensor, an odd size, missing white balance, ...)."""
