@@ -32,7 +32,7 @@ def shapes(module):
 
 
 def test_every_family_lives_in_its_editor_folder():
-    assert len(ARCHS) == 34
+    assert len(ARCHS) == 36
     for family in converter_families():
         module = family.__module__
         assert module.startswith('invtoolbox.models.editors.'), module
@@ -94,7 +94,7 @@ NO_MUTATION = textwrap.dedent('''
                        if (getattr(m, '__name__', '') or '').startswith(
                            'invtoolbox')), name
     names = list(arch)
-    assert names[0] == 'IRN_x2' and names[-1] == 'IICNet_supp-sr-01', names
+    assert names[0] == 'IRN_x2' and names[-1] == 'InvISP_canon', names
     print(len(names))
 ''')
 
@@ -107,7 +107,7 @@ def test_importing_apis_fills_no_plain_dict():
                           cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split()[-1] == '34'
+    assert proc.stdout.split()[-1] == '36'
 
 
 def _module_level_mutations(path):
@@ -297,16 +297,15 @@ def test_a_family_must_list_what_it_converts():
         get_converter('ToyCodec_q9')
 
 
-def test_invertible_isp_keys_are_claimed_by_no_builtin_family():
+def test_invertible_isp_keys_are_claimed_by_their_own_family():
     """The official Invertible-ISP keys are ``operations.{i}.*`` like IRN's
-    (../shared/reference/invisp_invcompress.md); IRN must not claim them, or
-    their converter could never name them."""
+    (../shared/reference/invisp_invcompress.md); IRN must not claim them:
+    the Invertible-ISP converter names them (even a partial state dict)."""
     keys = [f'operations.{i}.{sub}' for i in range(8)
             for sub in ('F.conv1.weight', 'G.conv5.bias', 'H.conv3.weight',
                         'invconv.lower', 'invconv.log_s', 'invconv.upper')]
     state = {k: torch.zeros(1) for k in keys}
-    with pytest.raises(ValueError, match='of no official layout'):
-        describe_official_checkpoint(state)
+    assert 'Invertible-ISP' in describe_official_checkpoint(state)
 
 
 class ShadowedConverter(ToyCodecConverter):

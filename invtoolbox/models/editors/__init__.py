@@ -4,3 +4,4 @@ network(s) and its mmengine ``BaseModel``."""
 from .irn import *  # noqa: F401,F403
 from .sain import *  # noqa: F401,F403
 from .iicnet import *  # noqa: F401,F403
+from .invisp import *  # noqa: F401,F403

@@ -91,12 +91,21 @@ class Invertible1x1Conv(_MatrixMixing):
         diag = torch.diagonal(upper)
         self.register_buffer('permutation', p.float())
         self.register_buffer('sign_s', torch.sign(diag).float())
+        # constants, rebuilt at construction and not saved (as the official
+        # Glow / Invertible-ISP code, whose masks are plain attributes)
         self.register_buffer('lower_mask',
-                             torch.tril(torch.ones(channels, channels), -1))
-        self.register_buffer('eye', torch.eye(channels))
+                             torch.tril(torch.ones(channels, channels), -1),
+                             persistent=False)
+        self.register_buffer('eye', torch.eye(channels), persistent=False)
         self.lower = nn.Parameter(lower.float())
         self.upper = nn.Parameter(torch.triu(upper, 1).float())
         self.log_s = nn.Parameter(torch.log(torch.abs(diag)).float())
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before the masks became non-persistent
+        for name in ('lower_mask', 'eye'):
+            state_dict.pop(prefix + name, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _matrix(self) -> Tensor:
         if not self.lu:
