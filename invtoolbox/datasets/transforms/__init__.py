@@ -19,7 +19,8 @@ from .raw import LoadRAWFromFile, LoadSRGBTarget, RandomRot90Flip
 
 __all__ = [
     'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'Flip',
-    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference', 'PackInputs', 'image_to_tensor',
+    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference',
+    'PackInputs', 'image_to_tensor',
     'LoadImages', 'RandomCropImages', 'CenterCropImages', 'ModCropImages',
     'ResizeImages', 'GenerateDualView', 'PackImages', 'LoadRAWFromFile',
     'LoadSRGBTarget', 'RandomRot90Flip'
