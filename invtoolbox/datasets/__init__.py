@@ -1,6 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Datasets (mmengine ``BaseDataset``, registered in ``DATASETS``) and transforms."""
 from . import transforms  # noqa: F401  (registers the transforms)
+from .fivek_raw_dataset import FiveKRAWDataset, RAWFolderDataset
 from .image_folder_dataset import ImageFolderDataset
 from .multi_image_datasets import (ImageGroupDataset, MultiFolderDataset,
                                    StereoPairDataset, VideoClipDataset)
@@ -16,5 +17,5 @@ __all__ = [
     'ModCrop', 'PairedRandomCrop', 'Flip', 'RandomTranspose',
     'GenerateBicubicLR', 'PackInputs', 'image_to_tensor',
     'VideoClipDataset', 'StereoPairDataset', 'MultiFolderDataset',
-    'ImageGroupDataset'
+    'ImageGroupDataset', 'FiveKRAWDataset', 'RAWFolderDataset'
 ]

@@ -15,10 +15,13 @@ from .loading import LoadImageFromFile
 from .multi_image import (CenterCropImages, GenerateDualView, LoadImages,
                           ModCropImages, PackImages, RandomCropImages,
                           ResizeImages)
+from .raw import LoadRAWFromFile, LoadSRGBTarget, RandomRot90Flip
 
 __all__ = [
     'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'Flip',
-    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference', 'PackInputs', 'image_to_tensor',
+    'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference',
+    'PackInputs', 'image_to_tensor',
     'LoadImages', 'RandomCropImages', 'CenterCropImages', 'ModCropImages',
-    'ResizeImages', 'GenerateDualView', 'PackImages'
+    'ResizeImages', 'GenerateDualView', 'PackImages', 'LoadRAWFromFile',
+    'LoadSRGBTarget', 'RandomRot90Flip'
 ]
