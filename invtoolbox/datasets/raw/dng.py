@@ -68,6 +68,10 @@ def _check(path: str, bayer: np.ndarray, meta: RawMetadata) -> None:
                          f'and width (whole 2x2 CFA cells), got {height}x'
                          f'{width}; crop it to {height - height % 2}x'
                          f'{width - width % 2}')
+    if height < 22 or width < 22:
+        raise ValueError(f'{name}: the Bayer image is {height}x{width}; '
+                         'LibRaw refuses RAWs smaller than 22x22 pixels, so '
+                         'write at least 22x22')
     if not 0 < meta.white_level <= 65535:
         raise ValueError(f'{name}: white_level must be in 1..65535, got '
                          f'{meta.white_level}')
@@ -137,7 +141,8 @@ def write_dng(path: str,
 
     Args:
         path (str): the ``.dng`` file to write (its folder must exist).
-        bayer (np.ndarray): (H, W) uint16 mosaic, H and W even, values in
+        bayer (np.ndarray): (H, W) uint16 mosaic, H and W even and at
+            least 22 (LibRaw's smallest RAW), values in
             ``[0, meta.white_level]``; the top-left pixel is the first
             letter of ``meta.cfa``.
         meta (RawMetadata): CFA pattern, 4 black levels (row-major CFA
