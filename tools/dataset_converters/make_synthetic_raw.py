@@ -48,12 +48,12 @@ def main(argv=None) -> int:
     if not scan_images(args.src_dir):
         return (f'error: no image (png, jpg, jpeg, bmp, tif, webp) in '
                 f'{args.src_dir!r}')
+    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        return f'error: OUT_DIR {args.out_dir!r} is a file, not a folder'
     if osp.isdir(args.out_dir) and os.listdir(args.out_dir) and \
             not args.overwrite:
         return (f'error: OUT_DIR {args.out_dir!r} exists and is not empty; '
                 'pass --overwrite to replace its files')
-    if osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
-        return f'error: OUT_DIR {args.out_dir!r} is a file, not a folder'
     camera = dict(cfa=args.cfa, camera=args.camera,
                   black_level=args.black_level, white_level=args.white_level,
                   noise=not args.no_noise)
