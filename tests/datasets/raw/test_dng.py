@@ -30,7 +30,7 @@ def _meta(cfa, flip=0, matrix=None):
                        color_matrix=matrix, camera='Acme Cam 1')
 
 
-@pytest.mark.parametrize('cfa,flip', zip(CFA_PATTERNS, (0, 3, 5, 6)))
+@pytest.mark.parametrize('cfa,flip', list(zip(CFA_PATTERNS, (0, 3, 5, 6))))
 def test_round_trip_through_rawpy(tmp_path, cfa, flip):
     rng = np.random.default_rng(CFA_PATTERNS.index(cfa))
     bayer = rng.integers(0, 4096, (24, 30), dtype=np.uint16)
