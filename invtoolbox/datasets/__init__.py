@@ -6,6 +6,7 @@ from .image_folder_dataset import ImageFolderDataset
 from .multi_image_datasets import (ImageGroupDataset, MultiFolderDataset,
                                    StereoPairDataset, VideoClipDataset)
 from .paired_image_dataset import PairedImageDataset
+from .synthetic_raw_dataset import SyntheticRAWDataset
 from .transforms import (Flip, GenerateBicubicLR, LoadImageFromFile, ModCrop,
                          PackInputs, PairedRandomCrop, RandomTranspose,
                          image_to_tensor)
@@ -17,5 +18,6 @@ __all__ = [
     'ModCrop', 'PairedRandomCrop', 'Flip', 'RandomTranspose',
     'GenerateBicubicLR', 'PackInputs', 'image_to_tensor',
     'VideoClipDataset', 'StereoPairDataset', 'MultiFolderDataset',
-    'ImageGroupDataset', 'FiveKRAWDataset', 'RAWFolderDataset'
+    'ImageGroupDataset', 'FiveKRAWDataset', 'RAWFolderDataset',
+    'SyntheticRAWDataset'
 ]
