@@ -149,7 +149,7 @@ def recover_raw_from_jpeg(model, path) -> RecoveredRAW:
             ``infer.py render``), or its size is not the size of the RAW it
             claims to come from.
     """
-    from ..datasets.raw import denormalise, mosaic, undo_flip
+    from ..datasets.raw import to_bayer, undo_flip
     rgb, info = read_rendered_jpeg(path)
     if info is None:
         raise RawFormatError(
@@ -169,9 +169,7 @@ def recover_raw_from_jpeg(model, path) -> RecoveredRAW:
     with torch.no_grad():
         raw = model.recover(_to_tensor(rgb, device))[0].cpu().numpy()
     raw = np.ascontiguousarray(raw, dtype=np.float32)
-    sensor = denormalise(undo_flip(raw, meta.flip), meta)
-    bayer = mosaic(sensor, meta.cfa)
-    bayer = np.clip(np.rint(bayer), 0, meta.white_level).astype(np.uint16)
+    bayer = to_bayer(np.ascontiguousarray(undo_flip(raw, meta.flip)), meta)
     return RecoveredRAW(raw, bayer, meta)
 
 

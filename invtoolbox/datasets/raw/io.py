@@ -82,8 +82,15 @@ def _cfa_from_libraw(path: str, raw_pattern, color_desc) -> str:
     return cfa
 
 
-def _tiff_camera_name(path: str) -> Optional[str]:
-    """Make + model from a TIFF-based RAW's first IFD (None if not TIFF)."""
+def _tiff_info(path: str) -> Tuple[Optional[str], Optional[tuple]]:
+    """Make + model and DNG ``ColorMatrix1`` (XYZ -> camera, 9 floats) from
+    a TIFF-based RAW's first IFD; (None, None) if not TIFF.
+
+    LibRaw uses ``ColorMatrix1`` but reports ``rgb_xyz_matrix`` as zeros for
+    DNGs it has no table entry for (e.g. the synthetic ones), so the tag is
+    read here.
+    """
+    matrix = None
     try:
         import tifffile
         with tifffile.TiffFile(path) as tif:
@@ -95,12 +102,20 @@ def _tiff_camera_name(path: str) -> Optional[str]:
             model = str(model.value).strip('\x00 ') if model else ''
             if not model and unique:
                 model = str(unique.value).strip('\x00 ')
+            cm = tags.get('ColorMatrix1')
+            if cm is not None:
+                values = np.asarray(cm.value, dtype=np.float64).reshape(-1)
+                if values.size == 18:  # (numerator, denominator) pairs
+                    values = values[0::2] / values[1::2]
+                if values.size == 9 and np.all(np.isfinite(values)) and \
+                        np.any(values):
+                    matrix = tuple(float(v) for v in values)
     except Exception:  # not a TIFF container (or an unreadable one)
-        return None
+        return None, None
     if model.lower().startswith(make.lower()):
         make = ''
     name = ' '.join(part for part in (make, model) if part)
-    return name or None
+    return name or None, matrix
 
 
 def _libraw_error(path: str, err: Exception, stage: str) -> RawFormatError:
@@ -195,7 +210,10 @@ def _metadata_and_bayer(path: str, raw) -> Tuple[np.ndarray, RawMetadata]:
             f'all zero although the black level is {min(black)} (the data '
             'looks truncated); replace the file with a complete copy')
 
-    camera = _tiff_camera_name(path) or 'unknown camera'
+    tiff_name, tiff_matrix = _tiff_info(path)
+    if color_matrix is None:
+        color_matrix = tiff_matrix
+    camera = tiff_name or 'unknown camera'
     meta = RawMetadata(
         cfa=cfa,
         black_level=black,

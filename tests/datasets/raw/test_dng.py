@@ -156,3 +156,28 @@ def test_missing_folder_and_compression(tmp_path):
         write_dng(str(tmp_path / 'a.dng'), bayer, _meta('RGGB'),
                   compression='deflate')
     assert os.listdir(tmp_path) == []
+
+
+def test_read_raw_gives_back_what_write_dng_wrote(tmp_path):
+    """The reader and the writer agree on every field of RawMetadata,
+    ColorMatrix1 included (LibRaw reports zeros for it)."""
+    import numpy as np
+
+    from invtoolbox.datasets.raw import (RawMetadata, read_raw,
+                                         write_dng)
+    rng = np.random.default_rng(0)
+    for cfa, flip in (('RGGB', 0), ('GRBG', 6), ('BGGR', 3), ('GBRG', 5)):
+        meta = RawMetadata(
+            cfa=cfa, black_level=(60., 61., 62., 63.), white_level=4095,
+            wb=(2.0, 1.0, 1.5), flip=flip,
+            color_matrix=(0.8, -0.2, -0.1, -0.9, 1.7, 0.2, -0.2, 0.2, 0.8),
+            camera='test camera')
+        bayer = rng.integers(60, 4096, (32, 48), dtype=np.uint16)
+        path = tmp_path / f'{cfa}.dng'
+        write_dng(path, bayer, meta)
+        got_bayer, got = read_raw(path)
+        assert np.array_equal(got_bayer, bayer)
+        assert (got.cfa, got.black_level, got.white_level, got.flip) == (
+            cfa, meta.black_level, 4095, flip)
+        assert np.allclose(np.array(got.wb) / got.wb[1], meta.wb, rtol=1e-4)
+        assert np.allclose(got.color_matrix, meta.color_matrix, atol=1e-4)
