@@ -7,11 +7,12 @@ from .invertibility_error import InvertibilityError, invertibility_error
 from .mae import MAE
 from .ms_ssim import MSSSIM
 from .psnr import PSNR
+from .isp_baseline import SyntheticISPBaseline
 from .ric import RICMetric
 from .ssim import SSIM
 
 __all__ = [
     'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
     'BPP', 'InvertibilityError', 'invertibility_error', 'BicubicBaselinePSNR',
-    'RICMetric'
+    'RICMetric', 'SyntheticISPBaseline'
 ]
