@@ -8,7 +8,7 @@ in [0, 1]; ``PackInputs`` turns both into float32 ``(C, H, W)`` tensors in
 [0, 1].
 """
 from .augmentation import Flip, RandomTranspose
-from .crop import ModCrop, PairedRandomCrop
+from .crop import CenterCrop, ModCrop, PairedRandomCrop
 from .formatting import PackInputs, image_to_tensor
 from .generate_lr import GenerateBicubicLR, GenerateGreyReference
 from .loading import LoadImageFromFile
@@ -18,7 +18,7 @@ from .multi_image import (CenterCropImages, GenerateDualView, LoadImages,
 from .raw import LoadRAWFromFile, LoadSRGBTarget, RandomRot90Flip
 
 __all__ = [
-    'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'Flip',
+    'LoadImageFromFile', 'ModCrop', 'PairedRandomCrop', 'CenterCrop', 'Flip',
     'RandomTranspose', 'GenerateBicubicLR', 'GenerateGreyReference',
     'PackInputs', 'image_to_tensor',
     'LoadImages', 'RandomCropImages', 'CenterCropImages', 'ModCropImages',

@@ -137,3 +137,61 @@ class PairedRandomCrop(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(gt_patch_size={self.gt_patch_size}, '
                 f'scale={self.scale}, keys={self.keys!r})')
+
+
+@TRANSFORMS.register_module()
+class CenterCrop(BaseTransform):
+    """Crop the centre ``crop_size`` region of each image in ``keys``.
+
+    The window starts at ``((H - h) // 2, (W - w) // 2)`` of the first
+    key's image; every key must have that image's size (e.g. a RAW and its
+    sRGB target). Updates ``results[f'{key}_ori_shape']`` where present.
+
+    Args:
+        crop_size (int | tuple[int, int]): ``size`` or ``(height, width)``.
+        keys (Sequence[str]): the images to crop. Default: ``('gt', )``.
+
+    Raises:
+        ValueError: an image is smaller than the crop, or the images of
+            ``keys`` differ in size.
+    """
+
+    def __init__(self, crop_size, keys: Sequence[str] = ('gt', )) -> None:
+        if isinstance(crop_size, int):
+            crop_size = (crop_size, crop_size)
+        crop_size = tuple(int(v) for v in crop_size)
+        if len(crop_size) != 2 or min(crop_size) <= 0:
+            raise ValueError('CenterCrop: crop_size must be a positive int '
+                             f'or (height, width), got {crop_size!r}')
+        self.crop_size = crop_size
+        self.keys = (keys, ) if isinstance(keys, str) else tuple(keys)
+
+    def transform(self, results: dict) -> dict:
+        h, w = self.crop_size
+        shapes = {}
+        for key in self.keys:
+            if key not in results:
+                raise ValueError(f'CenterCrop: no {key!r} image in the '
+                                 'results; check keys.')
+            shapes[key] = results[key].shape[:2]
+        first = shapes[self.keys[0]]
+        for key, shape in shapes.items():
+            if shape != first:
+                raise ValueError(
+                    f'CenterCrop: {key!r} is {shape[1]}x{shape[0]} but '
+                    f'{self.keys[0]!r} is {first[1]}x{first[0]}; the images '
+                    'must have one size.')
+        if first[0] < h or first[1] < w:
+            raise ValueError(
+                f'CenterCrop: the image is {first[1]}x{first[0]} (width x '
+                f'height), smaller than the crop {w}x{h}.')
+        top, left = (first[0] - h) // 2, (first[1] - w) // 2
+        for key in self.keys:
+            results[key] = results[key][top:top + h, left:left + w]
+            if f'{key}_ori_shape' in results:
+                results[f'{key}_ori_shape'] = (h, w)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(crop_size={self.crop_size}, '
+                f'keys={self.keys})')

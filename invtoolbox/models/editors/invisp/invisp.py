@@ -188,4 +188,5 @@ class InvISP(BaseEditModel):
         if out.num_bytes is not None:
             fields['num_bytes'] = out.num_bytes
             fields['bpp'] = [8.0 * b / pixels for b in out.num_bytes]
-        return self.pack_predictions(data_samples, n, fields=fields)
+        return self.pack_predictions(data_samples, n, fields=fields,
+                                     keep=('gt_img', ))
