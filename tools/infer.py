@@ -224,7 +224,7 @@ def refuse_existing(input_dir: Path, output_dir: Path, targets, overwrite):
 
 def run_isp(args) -> int:
     """``render`` / ``recover`` with an Invertible-ISP model."""
-    from invtoolbox.apis.invisp_inference import (read_rendered_jpeg,
+    from invtoolbox.apis.invisp_inference import (check_rendered_jpeg,
                                                   recover_raw_from_jpeg,
                                                   render_raw_file,
                                                   write_rendered_jpeg,
@@ -242,12 +242,7 @@ def run_isp(args) -> int:
                            lambda p: p.suffix.lower() in ('.jpg', '.jpeg'),
                            'JPEG files (.jpg, .jpeg)')
         for path in files:
-            _, info = read_rendered_jpeg(path)
-            if info is None:
-                raise InferError(
-                    f'{path} carries no RAW metadata: recover works only on '
-                    'JPEGs written by infer.py render (the network inverts '
-                    'its own rendering, not a camera JPEG).')
+            check_rendered_jpeg(path)
         targets = [[output_dir / (p.stem + '.dng')] +
                    ([] if args.no_npy else [output_dir / (p.stem + '.npy')])
                    for p in files]

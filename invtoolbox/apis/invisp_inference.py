@@ -27,7 +27,8 @@ from .checkpoint_io import write_file_atomic
 
 __all__ = [
     'RAW_TAG', 'RenderedJPEG', 'RecoveredRAW', 'load_raw_input',
-    'render_raw_file', 'read_rendered_jpeg', 'recover_raw_from_jpeg',
+    'render_raw_file', 'read_rendered_jpeg', 'check_rendered_jpeg',
+    'recover_raw_from_jpeg',
     'write_rendered_jpeg', 'write_recovered_raw'
 ]
 
@@ -141,23 +142,28 @@ def read_rendered_jpeg(path) -> Tuple[np.ndarray, Optional[dict]]:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)), info
 
 
-def recover_raw_from_jpeg(model, path) -> RecoveredRAW:
-    """Recover the RAW from a JPEG that :func:`render_raw_file` wrote.
+def check_rendered_jpeg(path, rgb: Optional[np.ndarray] = None,
+                        info: Optional[dict] = None) -> Tuple[np.ndarray,
+                                                              dict]:
+    """Read a JPEG for :func:`recover_raw_from_jpeg` and check it: it must
+    carry the RAW metadata and have the size of the RAW it came from.
+
+    Returns:
+        tuple: ``(rgb (3, H, W) float32, info)`` as
+        :func:`read_rendered_jpeg`.
 
     Raises:
-        RawFormatError: the JPEG has no RAW metadata (not rendered by
-            ``infer.py render``), or its size is not the size of the RAW it
-            claims to come from.
+        RawFormatError: one line, for a JPEG without the metadata or of
+            another size.
     """
-    from ..datasets.raw import to_bayer, undo_flip
-    rgb, info = read_rendered_jpeg(path)
+    if rgb is None:
+        rgb, info = read_rendered_jpeg(path)
     if info is None:
         raise RawFormatError(
             f'{path} carries no RAW metadata (no {RAW_TAG[:-1].decode()} '
             'comment): recovery works only from JPEGs written by infer.py '
             'render (the network inverts its own rendering, not a camera '
             'JPEG).')
-    meta = info['meta']
     expected = (int(info['height']), int(info['width']))
     if tuple(rgb.shape[1:]) != expected:
         raise RawFormatError(
@@ -165,6 +171,18 @@ def recover_raw_from_jpeg(model, path) -> RecoveredRAW:
             f'claims to come from the {expected[1]}x{expected[0]} RAW '
             f"{info.get('source', '?')}; was it resized or cropped? Use the "
             'JPEG as infer.py render wrote it.')
+    return rgb, info
+
+
+def recover_raw_from_jpeg(model, path) -> RecoveredRAW:
+    """Recover the RAW from a JPEG that :func:`render_raw_file` wrote.
+
+    Raises:
+        RawFormatError: see :func:`check_rendered_jpeg`.
+    """
+    from ..datasets.raw import to_bayer, undo_flip
+    rgb, info = check_rendered_jpeg(path)
+    meta = info['meta']
     device = next(model.parameters()).device
     with torch.no_grad():
         raw = model.recover(_to_tensor(rgb, device))[0].cpu().numpy()
