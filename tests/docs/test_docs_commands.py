@@ -36,7 +36,8 @@ import torch
 from tests.docs.doc_pages import bash_commands, pages
 from tests.docs.user_files import (official_crm, official_iicnet_st01,
                                    official_irn_plus, official_irn_x2,
-                                   official_irn_x4, official_sain_x2)
+                                   official_invisp_nikon, official_irn_x4,
+                                   official_sain_x2)
 from tests.helpers import REPO_ROOT, shared_path
 
 SHARED = '../shared'
@@ -137,6 +138,14 @@ SAIN_TRAIN = 'python tools/train.py configs/sain/sain_x2_jpeg_div2k.py'
 BENCHMARK_RESULTS = ('runs for minutes; its results and how they were '
                      'produced are in docs/benchmarks.md')
 TEST_TABLE = ('test results:', )
+INVISP_CONVERT = ('python tools/model_converters/convert_official.py '
+                  'InvISP_nikon nikon.pth checkpoints/invisp_nikon.pth')
+INVISP_RENDER = ('python tools/infer.py render '
+                 'configs/invisp/invisp_nikon_fivek.py '
+                 'checkpoints/invisp_nikon.pth raw/ jpg/')
+FIVEK = ('needs the MIT-Adobe FiveK DNGs of the camera (a user download); '
+         'the config is built and its pipeline run on synthetic DNGs by '
+         'tests/configs/test_invisp_configs.py')
 
 COMMANDS = {
     # README.md: quick start
@@ -331,6 +340,40 @@ COMMANDS = {
     RunBy('tests/docs/test_docs_commands.py::test_documented_command_runs',
           'the same as `python tools/test.py configs/sain/'
           'sain_x2_jpeg_div2k.py checkpoints/sain_x2_jpeg.pth`, run here'),
+    # configs/invisp/README.md, docs/invisp.md
+    'python tools/train.py configs/invisp/invisp_quickstart.py': RunBy(
+        'tests/configs/test_invisp_configs.py::'
+        'test_quickstart_trains_and_prints_the_baseline',
+        'a few iterations'),
+    'python tools/train.py configs/invisp/invisp_nikon_fivek.py': ParseOnly(
+        FIVEK),
+    'python tools/test.py configs/invisp/invisp_nikon_fivek.py '
+    'work_dirs/invisp_nikon_fivek/epoch_300.pth': ParseOnly(FIVEK),
+    'python tools/test.py configs/invisp/invisp_nikon_fivek.py '
+    'checkpoints/invisp_nikon.pth': ParseOnly(FIVEK),
+    INVISP_CONVERT: Substitute(
+        {'nikon.pth': '{root}/invisp/nikon.pth',
+         'checkpoints/invisp_nikon.pth': '{root}/invisp/invisp_nikon.pth'},
+        setup=lambda root: official_invisp_nikon(root / 'invisp',
+                                                 root / 'invisp' / 'raw'),
+        expect=('wrote', ), files=('{root}/invisp/invisp_nikon.pth', )),
+    INVISP_RENDER: Substitute(
+        {'checkpoints/invisp_nikon.pth': '{root}/invisp/invisp_nikon.pth',
+         'raw/': '{root}/invisp/raw', 'jpg/': '{root}/invisp/jpg'},
+        ['--quiet'], expect=('wrote 2 JPEG file(s)', ),
+        files=('{root}/invisp/jpg/DSC_0000.jpg', ), after=INVISP_CONVERT),
+    'python tools/infer.py recover configs/invisp/invisp_nikon_fivek.py '
+    'checkpoints/invisp_nikon.pth jpg/ dng/': Substitute(
+        {'checkpoints/invisp_nikon.pth': '{root}/invisp/invisp_nikon.pth',
+         'jpg/': '{root}/invisp/jpg', 'dng/': '{root}/invisp/dng'},
+        ['--quiet'], expect=('wrote 2 DNG file(s)', ),
+        files=('{root}/invisp/dng/DSC_0001.dng',
+               '{root}/invisp/dng/DSC_0001.npy'), after=INVISP_RENDER),
+    'python tools/dataset_converters/make_synthetic_raw.py demo/data/val '
+    'work_dirs/synthetic_raw_demo --cfa GRBG': Substitute(
+        {'work_dirs/synthetic_raw_demo': '{root}/synthetic_raw_demo'},
+        expect=('GRBG', ),
+        files=('{root}/synthetic_raw_demo/kodim03_crop.dng', )),
     SAIN_CONVERT: Substitute(
         {'SAINx2_JPEG.pth': '{root}/SAINx2_JPEG.pth',
          'checkpoints/sain_x2_jpeg.pth': '{root}/checkpoints/sain_x2_jpeg.pth'},

@@ -39,6 +39,7 @@ def vgg19_weights(folder):
 USER_FILES = {
     'docs/irn.md': official_irn_x4,
     'docs/latents_and_losses.md': vgg19_weights,
+    'docs/invisp.md': lambda folder: None,  # its example writes shot.dng
 }
 
 

@@ -62,3 +62,22 @@ def official_iicnet_st01(root):
     from tests.models.editors.iicnet.official_layout import official_shapes
     _save(root / 'latest.pth',
           random_like(official_shapes('st-01').items()))
+
+
+def official_invisp_nikon(root, raw_dir=None):
+    """``nikon.pth`` in the official layout (the vectors' official state
+    dict: seeded weights, not the trained ones) and, when ``raw_dir`` is
+    given, a folder of two small synthetic camera DNGs (RGGB and GRBG)."""
+    vectors = torch.load(shared_path('vectors', 'invisp.pt'),
+                         weights_only=True)
+    _save(root / 'nikon.pth', vectors['state_dict'])
+    if raw_dir is not None:
+        import numpy as np
+
+        from invtoolbox.datasets.raw import SyntheticCamera, write_dng
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i, cfa in enumerate(('RGGB', 'GRBG')):
+            bayer, meta = SyntheticCamera(cfa=cfa).unprocess(
+                rng.random((32, 48, 3)), seed=i)
+            write_dng(raw_dir / f'DSC_000{i}.dng', bayer, meta)
