@@ -15,10 +15,12 @@ README = REPO_ROOT / 'benchmarks' / 'README.md'
 PAGES = ['benchmarks/README.md', 'docs/benchmarks.md', 'docs/degradations.md',
          'docs/inn.md', 'docs/sain.md', 'README.md', 'configs/sain/README.md',
          'Makefile']
-HELPERS = {'__init__', 'profiling', 'irn_restatement', 'iicnet_restatement'}
+HELPERS = {'__init__', 'profiling', 'irn_restatement', 'iicnet_restatement',
+           'invisp_restatement'}
 SCRIPTS = sorted(p.stem for p in (REPO_ROOT / 'benchmarks').glob('*.py')
                  if p.stem not in HELPERS)
-MOVED = SCRIPTS + ['irn_restatement', 'iicnet_restatement']
+MOVED = SCRIPTS + ['irn_restatement', 'iicnet_restatement',
+                   'invisp_restatement']
 
 
 def commands(page):
@@ -65,7 +67,8 @@ def test_readme_covers_every_script_and_links_exist():
         assert links, f'{script}.py: no link to its results'
         for anchor in links:
             assert anchor in sections, f'{script}.py: no section #{anchor}'
-    for name in ('irn_restatement', 'iicnet_restatement'):
+    for name in ('irn_restatement', 'iicnet_restatement',
+                 'invisp_restatement'):
         assert f'| `{name}.py` |' in text
 
 

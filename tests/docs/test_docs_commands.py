@@ -208,6 +208,13 @@ COMMANDS = {
         expect=('| invtoolbox, plain |', 'invtoolbox / baseline: time')),
     'python -m benchmarks.benchmark_irn --device cuda': ParseOnly(
         'needs a CUDA GPU'),
+    'python -m benchmarks.benchmark_invisp --size 32 --repeats 1 --warmup 0 '
+    '--impls restatement channels_last': Run(
+        expect=('| official re-statement |',
+                '| channels_last (weights + input) |')),
+    'python -m benchmarks.benchmark_invisp --impls restatement '
+    'channels_last_input invtoolbox --repeats 1 --warmup 1': ParseOnly(
+        'four 256x256 steps of 20-45 s per row; ' + BENCHMARK_RESULTS),
     # docs/datasets_and_runtime.md
     'python tools/train.py CONFIG --cfg-options '
     'train_dataloader.dataset.data_root=/data/DIV2K/DIV2K_train_HR '
