@@ -74,19 +74,39 @@ def test_bad_inputs_are_one_line():
               mode='loss')
 
 
-def test_memory_efficient_training_gives_the_same_gradients():
+@pytest.mark.parametrize('loss', ['loss_rgb', 'loss_raw'])
+def test_memory_efficient_training_gives_the_same_gradients(loss):
+    """Memory-efficient training recomputes the activations from the
+    outputs. Both modes are compared with a float64 run. The RAW loss runs
+    the network forward then backward, whose parameter gradients nearly
+    cancel (exactly, where nothing is clamped or JPEG-coded): float32
+    gradients of it are ill-conditioned (~3e-4 relative even in plain
+    mode), and recomputation may add up to a few times that; a wrong
+    recomputation gives O(1) errors."""
+    torch.manual_seed(0)
     raw, gt = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
-    grads = []
-    for efficient in (False, True):
+
+    def gradients(efficient, dtype):
         torch.manual_seed(0)
         model = MODELS.build(
             dict(type='InvISP',
                  generator=dict(SMALL, memory_efficient=efficient)))
-        losses = model.compute_losses(raw, gt)
-        sum(losses.values()).backward()
-        grads.append([p.grad.clone() for p in model.generator.parameters()])
-    for a, b in zip(*grads):
-        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+        model.to(dtype)
+        losses = model.compute_losses(raw.to(dtype), gt.to(dtype))
+        losses[loss].backward()
+        return [p.grad.double() for p in model.generator.parameters()]
+
+    exact = gradients(False, torch.float64)
+
+    def error(grads):
+        return max(((g - e).abs().max() / e.abs().max()).item()
+                   for g, e in zip(grads, exact))
+
+    plain, efficient = error(gradients(False, torch.float32)), error(
+        gradients(True, torch.float32))
+    factor = 3 if loss == 'loss_rgb' else 10
+    assert efficient <= factor * plain + 1e-6, (efficient, plain)
+    assert efficient < (1e-5 if loss == 'loss_rgb' else 1e-2)
 
 
 def test_the_official_network_size():
