@@ -50,7 +50,8 @@ from benchmarks.profiling import (MEMORY_NOTE, add_device_argument,  # noqa: E40
                                   run_measurement, write_json)
 
 IMPLS = ('restatement', 'channels_last', 'channels_last_input', 'pad16',
-         'channels_last+pad16', 'invtoolbox')
+         'channels_last+pad16', 'invtoolbox', 'invtoolbox_nchw',
+         'invtoolbox_memory_efficient')
 LABELS = {
     'restatement': 'official re-statement',
     'channels_last': 'channels_last (weights + input)',
@@ -58,6 +59,9 @@ LABELS = {
     'pad16': 'conv5 padded to 16 outputs',
     'channels_last+pad16': 'channels_last + conv5 padded to 16',
     'invtoolbox': 'invtoolbox `InvISPNet`',
+    'invtoolbox_nchw': 'invtoolbox `InvISPNet`, channels_last=False',
+    'invtoolbox_memory_efficient': 'invtoolbox `InvISPNet`, '
+    'memory_efficient=True',
 }
 INVTOOLBOX_NET = 'invtoolbox.models.editors.invisp.InvISPNet'
 
@@ -121,15 +125,19 @@ def build_net(impl, device='cpu'):
             if name.endswith('.bias'):
                 p.normal_(0, 0.01)
     note = ''
-    if impl == 'invtoolbox':
+    if impl.startswith('invtoolbox'):
         import importlib
         module_name, cls_name = INVTOOLBOX_NET.rsplit('.', 1)
-        cls = getattr(importlib.import_module(module_name), cls_name)
+        module = importlib.import_module(module_name)
         official = net.state_dict()
-        net = cls(3, 3, block_num=8)
-        try:
-            net.load_state_dict(official, strict=True)
-        except RuntimeError as err:
+        net = getattr(module, cls_name)(
+            3, 3, block_num=8,
+            channels_last=impl != 'invtoolbox_nchw',
+            memory_efficient=impl == 'invtoolbox_memory_efficient')
+        try:  # the official weights, through the converter
+            state, _ = module.convert_invisp_state_dict(official)
+            net.load_state_dict(state, strict=True)
+        except (RuntimeError, ValueError, AttributeError) as err:
             note = ('own initial weights (official state dict did not load: '
                     f'{str(err).splitlines()[0]})')
     if 'pad16' in impl:
@@ -258,10 +266,11 @@ def main(argv=None):
     resolve_device(args.device)
     device = torch.device(args.device)
     rows = {}
-    absent = invtoolbox_available() if 'invtoolbox' in args.impls else ''
+    absent = invtoolbox_available() if any(
+        i.startswith('invtoolbox') for i in args.impls) else ''
     for impl in args.impls:
         rows[impl] = dict(impl=impl, absent=absent) if (
-            impl == 'invtoolbox' and absent) else None
+            impl.startswith('invtoolbox') and absent) else None
     for _ in range(args.rounds):
         for impl in args.impls:
             if rows[impl] is not None and 'absent' in rows[impl]:

@@ -212,9 +212,10 @@ COMMANDS = {
     '--impls restatement channels_last': Run(
         expect=('| official re-statement |',
                 '| channels_last (weights + input) |')),
-    'python -m benchmarks.benchmark_invisp --impls restatement '
-    'channels_last_input invtoolbox --repeats 1 --warmup 1': ParseOnly(
-        'four 256x256 steps of 20-45 s per row; ' + BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_invisp --size 256 --repeats 1 '
+    '--warmup 1 --rounds 2 --impls restatement invtoolbox invtoolbox_nchw '
+    'invtoolbox_memory_efficient': ParseOnly(
+        'four 256x256 steps of 12-45 s per row; ' + BENCHMARK_RESULTS),
     # docs/datasets_and_runtime.md
     'python tools/train.py CONFIG --cfg-options '
     'train_dataloader.dataset.data_root=/data/DIV2K/DIV2K_train_HR '
