@@ -16,11 +16,12 @@
 # To train within 10 CPU minutes it uses its own size: the official block
 # (LU 1x1 conv + coupling, split 1 | 2, clamp 0.8, official init) but 4
 # blocks of growth-16 dense subnets, 64x64 crops, batch 2, lr 5e-4 (cosine),
+# 1200 iterations (5 min 18 s on 2 idle cores),
 # validation on 128x128 centre crops.
 #   python tools/train.py configs/invisp/invisp_quickstart.py
 _base_ = ['./_invisp_base.py']
 
-max_iters = 300
+max_iters = 1200
 work_root = 'work_dirs/invisp_quickstart'
 
 model = dict(
@@ -98,8 +99,8 @@ train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
     val_interval=max_iters)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=25),
+    logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
         type='CheckpointHook', interval=max_iters, by_epoch=False,
         max_keep_ckpts=1, save_last=True))
-log_processor = dict(type='LogProcessor', window_size=25, by_epoch=False)
+log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False)

@@ -377,6 +377,14 @@ COMMANDS = {
         ['--quiet'], expect=('wrote 2 DNG file(s)', ),
         files=('{root}/invisp/dng/DSC_0001.dng',
                '{root}/invisp/dng/DSC_0001.npy'), after=INVISP_RENDER),
+    'python -m benchmarks.invisp_raw_compression '
+    'configs/invisp/invisp_quickstart.py '
+    'work_dirs/invisp_quickstart/iter_1200.pth '
+    'work_dirs/invisp_quickstart/synthetic_raw/val ../shared/data/raw':
+    ParseOnly('needs the quick start\'s trained checkpoint (5 min of '
+              'training); run on a tiny model by '
+              'tests/benchmarks/test_invisp_raw_compression.py; '
+              + BENCHMARK_RESULTS),
     'python tools/dataset_converters/make_synthetic_raw.py demo/data/val '
     'work_dirs/synthetic_raw_demo --cfa GRBG': Substitute(
         {'work_dirs/synthetic_raw_demo': '{root}/synthetic_raw_demo'},
