@@ -115,24 +115,8 @@ def parse_args(argv=None):
 
 def list_images(folder: Path):
     """Sorted image files of ``folder``; one-line errors when unusable."""
-    if not folder.exists():
-        raise FileNotFoundError(f'input folder {folder} not found.')
-    if not folder.is_dir():
-        raise InferError(f'{folder} is not a folder; pass a folder of '
-                         'images.')
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InferError(f'no images ({", ".join(IMAGE_SUFFIXES)}) in '
-                         f'{folder}.')
-    stems = {}
-    for path in files:
-        if path.stem in stems:
-            raise InferError(
-                f'{stems[path.stem].name} and {path.name} would both be '
-                f'written as {path.stem}.png; rename one of them.')
-        stems[path.stem] = path
-    return files
+    return list_files(folder, lambda p: p.suffix.lower() in IMAGE_SUFFIXES,
+                      f'images ({", ".join(IMAGE_SUFFIXES)})')
 
 
 def image_size(path: Path):
@@ -163,17 +147,8 @@ def write_png_atomic(array: np.ndarray, path: Path) -> None:
 
 def prepare_output(input_dir: Path, output_dir: Path, files, overwrite):
     """Create ``output_dir``; refuse the input folder and existing outputs."""
-    if output_dir.exists() and output_dir.resolve() == input_dir.resolve():
-        raise InferError(f'output folder {output_dir} is the input folder; '
-                         'choose another one (inputs are never overwritten).')
     targets = [output_dir / (p.stem + '.png') for p in files]
-    if not overwrite:
-        existing = [t for t in targets if t.exists()]
-        if existing:
-            raise InferError(
-                f'{existing[0]} already exists ({len(existing)} outputs '
-                'exist); pass --overwrite or choose an empty folder.')
-    output_dir.mkdir(parents=True, exist_ok=True)
+    refuse_existing(input_dir, output_dir, targets, overwrite)
     return targets
 
 

@@ -1,3 +1,10 @@
-# Invertible-ISP on the MIT-Adobe FiveK Canon images (the official
-# train.sh / test.sh with --camera=canon); data: see configs/invisp/README.md.
-_base_ = ['./_invisp_base.py', './_fivek_canon_data.py']
+# Invertible-ISP on the MIT-Adobe FiveK Canon EOS 5D images (the official
+# train.sh / test.sh for that camera); data: see
+# configs/invisp/README.md.
+_base_ = ['./_invisp_base.py', './_fivek_data.py']
+
+camera = 'canon'
+data_root = 'data/fivek/canon'
+train_dataloader = dict(dataset=dict(data_root=data_root, camera=camera))
+val_dataloader = dict(dataset=dict(data_root=data_root, camera=camera))
+test_dataloader = val_dataloader

@@ -1,11 +1,14 @@
-# MIT-Adobe FiveK, Canon EOS 5D DNGs, with the official Invertible-ISP split
-# (650 / 127 files, shipped in invtoolbox/datasets/raw/splits/). Download the
+# MIT-Adobe FiveK DNGs of one camera with the official Invertible-ISP split
+# (Nikon D700: 414 / 73 files, Canon EOS 5D: 650 / 127; shipped in
+# invtoolbox/datasets/raw/splits/). `camera` and `data_root` are the Nikon
+# ones here; invisp_canon_fivek.py sets the Canon ones. Download the
 # DNGs of that camera into data_root (see configs/invisp/README.md); the
 # sRGB targets (LibRaw postprocess, JPEG q90 4:2:2) are rendered once and
 # cached in data_root/.invtoolbox_srgb/.
 # Training: random 256x256 crops at the same place in RAW and target, the
 # official rot90 + flip; batch 1. Test: whole images.
-data_root = 'data/fivek/canon'
+camera = 'nikon'
+data_root = 'data/fivek/nikon'
 raw_meta_keys = ('key', 'img_path', 'ori_shape', 'raw_path', 'raw_meta',
                  'sample_idx')
 
@@ -33,7 +36,7 @@ train_dataloader = dict(
     dataset=dict(
         type='FiveKRAWDataset',
         data_root=data_root,
-        camera='canon',
+        camera=camera,
         split='train',
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -45,7 +48,7 @@ val_dataloader = dict(
     dataset=dict(
         type='FiveKRAWDataset',
         data_root=data_root,
-        camera='canon',
+        camera=camera,
         split='test',
         test_mode=True,
         pipeline=test_pipeline))
