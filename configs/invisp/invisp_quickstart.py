@@ -79,13 +79,9 @@ val_dataloader = dict(
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-quickstart_metrics = [
-    dict(type='PSNR'),
-    dict(type='SSIM'),
-    dict(type='PSNR', gt_key='gt_raw', pred_key='pred_raw', quantize=False,
-         max_value=1.0, prefix='RAW'),
-    dict(type='BPP'),
-    dict(type='SyntheticISPBaseline', quality=90, subsampling=1),
+# the recipe's metrics, plus the analytic baseline on the same images
+quickstart_metrics = _base_.invisp_metrics + [
+    dict(type='SyntheticISPBaseline', quality=90, subsampling=1)
 ]
 val_evaluator = quickstart_metrics
 test_evaluator = quickstart_metrics
