@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..datasets.raw import RawMetadata
+from ..datasets.raw import RawMetadata, load_raw_input
 from ..errors import InvToolboxError, RawFormatError
 from .checkpoint_io import write_file_atomic
 
@@ -69,17 +69,6 @@ class RecoveredRAW(NamedTuple):
     raw: np.ndarray
     bayer: np.ndarray
     meta: RawMetadata
-
-
-def load_raw_input(path) -> Tuple[np.ndarray, RawMetadata]:
-    """A RAW file -> the model input ``(3, H, W)`` float32 in [0, 1] and its
-    metadata (the pipeline of :class:`LoadRAWFromFile`)."""
-    from ..datasets.raw import (apply_flip, bilinear_demosaic, normalise,
-                                read_raw)
-    bayer, meta = read_raw(path)
-    image = normalise(bilinear_demosaic(bayer, meta.cfa), meta)
-    image = apply_flip(np.asarray(image, dtype=np.float32), meta.flip)
-    return np.ascontiguousarray(image, dtype=np.float32), meta
 
 
 def _to_tensor(image: np.ndarray, device) -> torch.Tensor:

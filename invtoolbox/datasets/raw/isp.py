@@ -88,12 +88,18 @@ def _span(meta: RawMetadata, like: ArrayLike) -> ArrayLike:
     return span
 
 
-def _gains(meta: RawMetadata, like: ArrayLike) -> ArrayLike:
+def wb_gains(meta: RawMetadata) -> np.ndarray:
+    """The per-channel gains of :func:`normalise`: ``wb / max(wb)`` over
+    R, G, B, shape ``(3, 1, 1)`` float64 (each <= 1)."""
     wb = np.asarray(meta.wb, dtype=np.float64)
     if wb.shape != (3, ) or not np.all(np.isfinite(wb)) or np.any(wb <= 0):
         raise ValueError(f'the white balance must be 3 positive numbers, got '
                          f'{meta.wb!r}')
-    gains = (wb / wb.max()).astype(np.float32).reshape(3, 1, 1)
+    return (wb / wb.max()).reshape(3, 1, 1)
+
+
+def _gains(meta: RawMetadata, like: ArrayLike) -> ArrayLike:
+    gains = wb_gains(meta).astype(np.float32)
     if isinstance(like, torch.Tensor):
         return torch.from_numpy(gains).to(like.device)
     return gains
@@ -206,3 +212,22 @@ def undo_flip(img: ArrayLike, flip: int,
               axes: Tuple[int, int] = (-2, -1)) -> ArrayLike:
     """The inverse of :func:`apply_flip` (back to the sensor's layout)."""
     return _rotate(img, -_quarter_turns(flip) % 4, axes)
+
+
+def load_raw_input(path, gamma: bool = True
+                   ) -> Tuple[np.ndarray, RawMetadata]:
+    """A RAW file -> the network's RAW input and the file's metadata.
+
+    :func:`~invtoolbox.datasets.raw.read_raw` -> :func:`bilinear_demosaic`
+    -> :func:`normalise` -> :func:`apply_flip`: the official
+    ``data_preprocess.py`` + ``FiveK_dataset.py`` input.
+
+    Returns:
+        tuple: ``(3, H, W)`` float32 in [0, 1] (oriented as LibRaw shows the
+        photo), and the :class:`RawMetadata`.
+    """
+    from .io import read_raw
+    bayer, meta = read_raw(path)
+    image = apply_flip(normalise(bilinear_demosaic(bayer, meta.cfa), meta,
+                                 gamma), meta.flip)
+    return np.ascontiguousarray(image, dtype=np.float32), meta

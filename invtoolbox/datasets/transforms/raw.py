@@ -17,9 +17,7 @@ from PIL import Image
 
 from ...errors import DataError
 from ...registry import TRANSFORMS
-from ..raw.demosaic import bilinear_demosaic
-from ..raw.io import read_raw
-from ..raw.isp import apply_flip, normalise
+from ..raw.isp import load_raw_input
 from ..raw.targets import render_srgb_target
 from .utils import get_image, present_keys
 
@@ -57,10 +55,8 @@ class LoadRAWFromFile(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Read, demosaic, normalise and orient the RAW."""
         path = _raw_path(results, 'LoadRAWFromFile')
-        bayer, meta = read_raw(path)
-        rgb = normalise(bilinear_demosaic(bayer, meta.cfa), meta, self.gamma)
-        img = np.ascontiguousarray(
-            apply_flip(rgb, meta.flip).transpose(1, 2, 0))
+        rgb, meta = load_raw_input(path, self.gamma)
+        img = np.ascontiguousarray(rgb.transpose(1, 2, 0))
         results[self.key] = img
         results['raw_meta'] = meta.to_dict()
         results[f'{self.key}_ori_shape'] = tuple(img.shape[:2])

@@ -12,8 +12,6 @@ from invtoolbox.registry import METRICS
 from ..functional import psnr, ssim
 from .base_sample_wise_metric import get_field
 
-GAMMA = 2.2
-
 
 def _chw(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
@@ -75,9 +73,10 @@ class SyntheticISPBaseline(BaseMetric):
 
     def baseline(self, raw: np.ndarray, meta) -> tuple:
         """``(decoded sRGB (3, H, W) in [0, 1], recovered RAW, bytes)``."""
-        from ...datasets.raw import process_linear, unprocess_linear
-        wb = np.asarray(meta.wb, dtype=np.float64)
-        gains = (wb / wb.max()).reshape(3, 1, 1)
+        from ...datasets.raw import (process_linear, unprocess_linear,
+                                     wb_gains)
+        from ...datasets.raw.isp import GAMMA
+        gains = wb_gains(meta)
         cam = np.clip(raw, 0, 1)**GAMMA / gains
         srgb = process_linear(cam, meta)
         pixels = np.round(np.clip(srgb, 0, 1) * 255.).astype(np.uint8)
