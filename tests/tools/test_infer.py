@@ -1,6 +1,5 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """tools/infer.py: downscale / upscale folders, and its one-line errors."""
-import importlib.util
 import stat
 
 import numpy as np
@@ -10,7 +9,6 @@ from PIL import Image
 
 from invtoolbox.apis import init_model, save_checkpoint_atomic
 from invtoolbox.apis.checkpoint_io import default_file_mode
-from tests.helpers import REPO_ROOT
 
 CONFIG = ("model = dict(type='IRN', generator=dict(type='IRNNet', scale=2, "
           "block_num=[1], subnet=dict(type='DenseBlock', growth=8)), "
@@ -28,15 +26,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope='module')
-def infer():
-    spec = importlib.util.spec_from_file_location(
-        'infer', REPO_ROOT / 'tools' / 'infer.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_model(tmp_path, text=CONFIG, name='irn'):

@@ -1,6 +1,5 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """tools/infer.py render / recover (Invertible-ISP): RAW -> JPEG -> DNG."""
-import importlib.util
 import io
 import json
 import shutil
@@ -14,7 +13,7 @@ from PIL import Image
 from invtoolbox.apis import init_model, save_checkpoint_atomic
 from invtoolbox.apis.invisp_inference import RAW_TAG, load_raw_input
 from invtoolbox.datasets.raw import SyntheticCamera, read_raw, write_dng
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import shared_path
 
 CONFIG = (
     "model = dict(type='InvISP', generator=dict(type='InvISPNet', "
@@ -28,15 +27,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope='module')
-def infer():
-    spec = importlib.util.spec_from_file_location(
-        'infer', REPO_ROOT / 'tools' / 'infer.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
