@@ -29,6 +29,28 @@ model = dict(
     test_cfg=dict(codec=dict(type='RealJPEG', quality=90, subsampling='422')),
     data_preprocessor=dict(type='DataPreprocessor'))
 
+# the data pipelines: RAW read with rawpy and normalised as the network's
+# input, its cached LibRaw sRGB target; training crops 256x256 at the same
+# place in both and applies the official rot90 + flip.
+raw_meta_keys = ('key', 'img_path', 'ori_shape', 'raw_path', 'raw_meta',
+                 'sample_idx')
+
+train_pipeline = [
+    dict(type='LoadRAWFromFile', key='raw'),
+    dict(type='LoadSRGBTarget', key='gt'),
+    dict(type='PairedRandomCrop', gt_patch_size=256, scale=1,
+         keys=('gt', 'raw')),
+    dict(type='RandomRot90Flip', keys=('raw', 'gt')),
+    dict(type='PackInputs', input_key='raw', fields=dict(gt='gt_img'),
+         meta_keys=raw_meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadRAWFromFile', key='raw'),
+    dict(type='LoadSRGBTarget', key='gt'),
+    dict(type='PackInputs', input_key='raw', fields=dict(gt='gt_img'),
+         meta_keys=raw_meta_keys),
+]
+
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
 

@@ -1,7 +1,7 @@
 # Invertible-ISP on the MIT-Adobe FiveK Canon EOS 5D images (the official
 # train.sh / test.sh for that camera); data: see
 # configs/invisp/README.md.
-_base_ = ['./_invisp_base.py', './_fivek_data.py']
+_base_ = ['./_fivek_data.py']
 
 camera = 'canon'
 data_root = 'data/fivek/canon'

@@ -33,24 +33,15 @@ model = dict(
 
 camera = dict(cfa='RGGB', camera='nikon_d700', black_level=512,
               white_level=16383)
-raw_meta_keys = ('key', 'img_path', 'ori_shape', 'raw_path', 'raw_meta',
-                 'sample_idx')
+# the recipe's pipelines with 64x64 training crops and 128x128 centre crops
+# for validation
 train_pipeline = [
-    dict(type='LoadRAWFromFile', key='raw'),
-    dict(type='LoadSRGBTarget', key='gt'),
-    dict(type='PairedRandomCrop', gt_patch_size=64, scale=1,
-         keys=('gt', 'raw')),
-    dict(type='RandomRot90Flip', keys=('raw', 'gt')),
-    dict(type='PackInputs', input_key='raw', fields=dict(gt='gt_img'),
-         meta_keys=raw_meta_keys),
+    dict(t, gt_patch_size=64) if t['type'] == 'PairedRandomCrop' else t
+    for t in _base_.train_pipeline
 ]
-val_pipeline = [
-    dict(type='LoadRAWFromFile', key='raw'),
-    dict(type='LoadSRGBTarget', key='gt'),
-    dict(type='CenterCrop', crop_size=128, keys=('raw', 'gt')),
-    dict(type='PackInputs', input_key='raw', fields=dict(gt='gt_img'),
-         meta_keys=raw_meta_keys),
-]
+val_pipeline = _base_.test_pipeline[:2] + [
+    dict(type='CenterCrop', crop_size=128, keys=('raw', 'gt'))
+] + _base_.test_pipeline[2:]
 train_dataloader = dict(
     batch_size=2,
     num_workers=0,
