@@ -216,7 +216,7 @@ def run_isp(args) -> int:
         files = list_files(input_dir,
                            lambda p: p.suffix.lower() in ('.jpg', '.jpeg'),
                            'JPEG files (.jpg, .jpeg)')
-        for path in files:
+        for path in files:  # decoded in full: a truncated file shows here
             check_rendered_jpeg(path)
         targets = [[output_dir / (p.stem + '.dng')] +
                    ([] if args.no_npy else [output_dir / (p.stem + '.npy')])

@@ -131,9 +131,7 @@ def read_rendered_jpeg(path) -> Tuple[np.ndarray, Optional[dict]]:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1)), info
 
 
-def check_rendered_jpeg(path, rgb: Optional[np.ndarray] = None,
-                        info: Optional[dict] = None) -> Tuple[np.ndarray,
-                                                              dict]:
+def check_rendered_jpeg(path) -> Tuple[np.ndarray, dict]:
     """Read a JPEG for :func:`recover_raw_from_jpeg` and check it: it must
     carry the RAW metadata and have the size of the RAW it came from.
 
@@ -145,8 +143,7 @@ def check_rendered_jpeg(path, rgb: Optional[np.ndarray] = None,
         RawFormatError: one line, for a JPEG without the metadata or of
             another size.
     """
-    if rgb is None:
-        rgb, info = read_rendered_jpeg(path)
+    rgb, info = read_rendered_jpeg(path)
     if info is None:
         raise RawFormatError(
             f'{path} carries no RAW metadata (no {RAW_TAG[:-1].decode()} '
