@@ -349,3 +349,21 @@ def test_generate_grey_reference_matches_opencv_bgr2gray():
     assert np.abs(out[:, :, 0] - expected).max() < 1e-6
     with pytest.raises(ValueError, match='expected an RGB image'):
         GenerateGreyReference()(dict(gt=rgb[:, :, :1]))
+
+
+def test_center_crop_cuts_every_key_at_the_same_place():
+    from invtoolbox.datasets.transforms import CenterCrop
+    raw = np.arange(6 * 8 * 3, dtype=np.float32).reshape(6, 8, 3)
+    results = dict(raw=raw, gt=raw * 2, raw_ori_shape=(6, 8))
+    out = CenterCrop((2, 4), keys=('raw', 'gt'))(results)
+    assert np.array_equal(out['raw'], raw[2:4, 2:6])
+    assert np.array_equal(out['gt'], raw[2:4, 2:6] * 2)
+    assert out['raw_ori_shape'] == (2, 4)
+    with pytest.raises(ValueError, match='smaller than the crop'):
+        CenterCrop(16, keys=('raw', ))(dict(raw=raw))
+    with pytest.raises(ValueError, match='one size'):
+        CenterCrop(2, keys=('raw', 'gt'))(dict(raw=raw, gt=raw[:4]))
+    with pytest.raises(ValueError, match="no 'gt'"):
+        CenterCrop(2, keys=('raw', 'gt'))(dict(raw=raw))
+    with pytest.raises(ValueError, match='crop_size'):
+        CenterCrop((0, 2))
