@@ -8,11 +8,13 @@ from .mae import MAE
 from .ms_ssim import MSSSIM
 from .psnr import PSNR
 from .isp_baseline import SyntheticISPBaseline
+from .jpeg_same_rate import JPEGSameRateBaseline, jpeg_at_rate
 from .ric import RICMetric
 from .ssim import SSIM
 
 __all__ = [
     'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
     'BPP', 'InvertibilityError', 'invertibility_error', 'BicubicBaselinePSNR',
-    'RICMetric', 'SyntheticISPBaseline'
+    'RICMetric', 'SyntheticISPBaseline', 'JPEGSameRateBaseline',
+    'jpeg_at_rate'
 ]

@@ -4,6 +4,7 @@ rate terms, with the official IRN/SAIN/IICNet reductions available."""
 from .frequency_loss import FrequencyLoss
 from .gan_loss import GANLoss
 from .latent_loss import LatentNLLLoss
+from .ms_ssim_loss import MSSSIMLoss, ms_ssim_torch
 from .perceptual_loss import PerceptualLoss, VGGFeatureExtractor
 from .pixelwise_loss import CharbonnierLoss, L1Loss, MSELoss
 from .rate_loss import RateLoss
@@ -12,5 +13,6 @@ from .utils import REDUCTIONS, reduce_loss, weighted_reduce_loss
 __all__ = [
     'L1Loss', 'MSELoss', 'CharbonnierLoss', 'FrequencyLoss', 'PerceptualLoss',
     'VGGFeatureExtractor', 'GANLoss', 'LatentNLLLoss', 'RateLoss',
+    'MSSSIMLoss', 'ms_ssim_torch',
     'REDUCTIONS', 'reduce_loss', 'weighted_reduce_loss'
 ]

@@ -1,0 +1,5 @@
+# InvCompress quality 4, MSE objective (lambda 0.013, CompressAI's table;
+# N = 128), trained on Flickr 2W: see _invcompress_base.py and README.md.
+_base_ = ['./_invcompress_base.py']
+
+model = dict(quality=4, metric='mse', generator=dict(N=128))

@@ -1,0 +1,6 @@
+# InvCompress quality 5, MS-SSIM objective (lambda 31.73, CompressAI's
+# table; N = 192), trained on Flickr 2W: see _invcompress_base.py and
+# README.md.
+_base_ = ['./_invcompress_base.py']
+
+model = dict(quality=5, metric='ms-ssim', generator=dict(N=192))

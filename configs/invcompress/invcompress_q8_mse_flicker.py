@@ -1,0 +1,5 @@
+# InvCompress quality 8, MSE objective (lambda 0.18, CompressAI's table;
+# N = 192), trained on Flickr 2W: see _invcompress_base.py and README.md.
+_base_ = ['./_invcompress_base.py']
+
+model = dict(quality=8, metric='mse', generator=dict(N=192))
