@@ -72,8 +72,12 @@ class MaskedConv2d(nn.Conv2d):
                              f'got {kernel_size}; use e.g. 5.')
         if padding is None:
             padding = kernel_size // 2
-        super().__init__(in_channels, out_channels, kernel_size,
-                         stride=stride, padding=padding, bias=bias)
+        super().__init__(in_channels,
+                         out_channels,
+                         kernel_size,
+                         stride=stride,
+                         padding=padding,
+                         bias=bias)
         self.mask_type = mask_type
         mask = torch.ones_like(self.weight.data)
         centre = kernel_size // 2

@@ -21,9 +21,8 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int = 1):
 
 def _subpel_conv3x3(in_channels: int, out_channels: int, factor: int):
     """A 3x3 conv to ``out * factor**2`` channels, then PixelShuffle."""
-    return nn.Sequential(
-        _conv3x3(in_channels, out_channels * factor**2),
-        nn.PixelShuffle(factor))
+    return nn.Sequential(_conv3x3(in_channels, out_channels * factor**2),
+                         nn.PixelShuffle(factor))
 
 
 def _check_width(name: str, channels: int) -> int:

@@ -289,6 +289,8 @@ class RealNVPCoupling(CouplingBase):
     def uncouple(self, y1, y2, c):
         h1 = self.cond(y1, c)
         s1 = self.log_scale(self.s1(h1))
+        # divide (not multiply by exp(-s)): InvCompress's official inverse,
+        # reproduced bit for bit
         x2 = (y2 - self.t1(h1)) / torch.exp(s1)
         h2 = self.cond(x2, c)
         s2 = self.log_scale(self.s2(h2))

@@ -46,7 +46,8 @@ class Bottleneck(nn.Module):
                  init_scale: float = 0.1,
                  zero_init_last: bool = True) -> None:
         super().__init__()
-        _check_channels('Bottleneck', in_channels=in_channels,
+        _check_channels('Bottleneck',
+                        in_channels=in_channels,
                         out_channels=out_channels)
         kernel_size = int(kernel_size)
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -54,10 +55,14 @@ class Bottleneck(nn.Module):
                              f'number to keep the spatial size, got '
                              f'{kernel_size}; use e.g. 3 or 5.')
         padding = kernel_size // 2
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size,
+        self.conv1 = nn.Conv2d(in_channels,
+                               out_channels,
+                               kernel_size,
                                padding=padding)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 1)
-        self.conv3 = nn.Conv2d(out_channels, out_channels, kernel_size,
+        self.conv3 = nn.Conv2d(out_channels,
+                               out_channels,
+                               kernel_size,
                                padding=padding)
         self.lrelu = nn.LeakyReLU(negative_slope=0.2, inplace=True)
         _init_conv(self.conv1, 'xavier', init_scale)

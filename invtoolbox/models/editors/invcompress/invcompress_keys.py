@@ -7,18 +7,18 @@ ours (a network with attributes ``transform`` = :class:`InvCompressTransform`,
 ``h_a``, ``h_s``, ``context_prediction``, ``entropy_parameters``,
 ``entropy_bottleneck``, ``gaussian_conditional``):
 
-==========================================  =================================================
-official                                    ours
-==========================================  =================================================
-``enh.forw_enh.layers.*``                   ``transform.enhancement.forward_block.layers.*``
-``enh.back_enh.layers.*``                   ``transform.enhancement.backward_block.layers.*``
-``inv.operations.{i}.weight`` (1x1 conv)    ``transform.inn.blocks.{i}.weight``
-``inv.operations.{i}.{G1,G2,H1,H2}.conv*``  ``transform.inn.blocks.{i}.{s1,s2,t1,t2}.conv*``
-``attention.forw_att.*``                    ``transform.attention.forward_block.*``
-``attention.back_att.*``                    ``transform.attention.backward_block.*``
-``h_a.*``, ``h_s.*``, ``context_prediction.*``, ``entropy_parameters.*``,
-``entropy_bottleneck.*``, ``gaussian_conditional.*``: unchanged
-==========================================  =================================================
+official -> ours::
+
+    enh.{forw,back}_enh.layers.*
+        -> transform.enhancement.{forward,backward}_block.layers.*
+    inv.operations.{i}.weight  (the free 1x1 convs)
+        -> transform.inn.blocks.{i}.weight
+    inv.operations.{i}.{G1,G2,H1,H2}.conv{1,2,3}.{weight,bias}
+        -> transform.inn.blocks.{i}.{s1,s2,t1,t2}.conv{1,2,3}.{weight,bias}
+    attention.{forw,back}_att.*
+        -> transform.attention.{forward,backward}_block.*
+    h_a.*, h_s.*, context_prediction.*, entropy_parameters.*,
+    entropy_bottleneck.*, gaussian_conditional.*  -> unchanged
 
 The INN indices are unchanged: official ``operations`` and our
 ``InvertibleSequential.blocks`` both hold, per level ``l``, the squeeze
@@ -61,9 +61,8 @@ _OUR_PAIR_RE = re.compile(
     r'|^transform\.(attention)\.(forward_block|backward_block)\.'
     r'(conv_[ab]\.[\w.]+)$')
 _OUR_CONV_RE = re.compile(r'^transform\.inn\.blocks\.(\d+)\.weight$')
-_OUR_SUBNET_RE = re.compile(
-    r'^transform\.inn\.blocks\.(\d+)\.(s1|s2|t1|t2)\.'
-    r'(conv[123]\.(?:weight|bias))$')
+_OUR_SUBNET_RE = re.compile(r'^transform\.inn\.blocks\.(\d+)\.(s1|s2|t1|t2)\.'
+                            r'(conv[123]\.(?:weight|bias))$')
 
 
 def _pair_groups(match: 're.Match') -> Sequence[str]:
@@ -177,8 +176,11 @@ def official_config(state_dict: Mapping) -> Dict:
     levels = len(convs)
     step = (max(indices) + 1) // levels  # squeeze + 1x1 conv + couplings
     expected_convs = [level * step + 1 for level in range(levels)]
-    expected_couplings = {level * step + j for level in range(levels)
-                          for j in range(2, step)}
+    expected_couplings = {
+        level * step + j
+        for level in range(levels)
+        for j in range(2, step)
+    }
     if step < 3 or convs != expected_convs or couplings != expected_couplings:
         raise ValueError(
             'official InvCompress state dict: inv.operations has 1x1 convs '
@@ -209,6 +211,9 @@ def official_config(state_dict: Mapping) -> Dict:
         raise ValueError(f'official InvCompress state dict: N={N} (h_a.0) '
                          f'does not divide the INN output channels '
                          f'{channels}.')
-    return dict(N=N, enhance_channels=enhance_channels, levels=levels,
+    return dict(N=N,
+                enhance_channels=enhance_channels,
+                levels=levels,
                 kernel_sizes=tuple(kernel_sizes),
-                couplings_per_level=step - 2, in_channels=in_channels)
+                couplings_per_level=step - 2,
+                in_channels=in_channels)

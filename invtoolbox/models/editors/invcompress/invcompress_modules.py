@@ -106,9 +106,8 @@ class AttentionBlock(nn.Module):
         super().__init__()
         self.conv_a = nn.Sequential(*(AttentionResidualUnit(N)
                                       for _ in range(3)))
-        self.conv_b = nn.Sequential(*(AttentionResidualUnit(N)
-                                      for _ in range(3)),
-                                    nn.Conv2d(N, N, 1))
+        self.conv_b = nn.Sequential(
+            *(AttentionResidualUnit(N) for _ in range(3)), nn.Conv2d(N, N, 1))
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.conv_a(x) * torch.sigmoid(self.conv_b(x))
@@ -171,7 +170,9 @@ def invcompress_inn_blocks(in_channels: int = 3,
         split = channels  # a quarter of the squeezed channels
         for _ in range(couplings_per_level):
             blocks.append(
-                dict(type='RealNVPCoupling', split=split, clamp=1.0,
+                dict(type='RealNVPCoupling',
+                     split=split,
+                     clamp=1.0,
                      clamp_activation='sigmoid',
                      subnet=dict(type='Bottleneck',
                                  kernel_size=int(kernel_sizes[level]))))
@@ -179,12 +180,12 @@ def invcompress_inn_blocks(in_channels: int = 3,
     return blocks
 
 
-def build_invcompress_inn(in_channels: int = 3,
-                          levels: int = 4,
-                          kernel_sizes: Sequence[int] = (5, 5, 3, 3),
-                          couplings_per_level: int = 3,
-                          memory_efficient: bool = False
-                          ) -> InvertibleSequential:
+def build_invcompress_inn(
+        in_channels: int = 3,
+        levels: int = 4,
+        kernel_sizes: Sequence[int] = (5, 5, 3, 3),
+        couplings_per_level: int = 3,
+        memory_efficient: bool = False) -> InvertibleSequential:
     """InvCompress's INN as an :class:`InvertibleSequential`.
 
     Shapes: (B, C, H, W) -> (B, C * 4**levels, H / 2**levels, W / 2**levels)
@@ -260,8 +261,10 @@ class InvCompressTransform(nn.Module):
             'InvCompressTransform: couplings_per_level', couplings_per_level)
         self.inn_channels = self.in_channels * 4**self.levels
         if self.inn_channels % self.N:
-            divisors = [d for d in range(1, self.inn_channels + 1)
-                        if self.inn_channels % d == 0 and d >= 16]
+            divisors = [
+                d for d in range(1, self.inn_channels + 1)
+                if self.inn_channels % d == 0 and d >= 16
+            ]
             raise ValueError(
                 f'InvCompressTransform: N={N} must divide the INN output '
                 f'channels {self.inn_channels} (= {in_channels} x '
@@ -271,19 +274,20 @@ class InvCompressTransform(nn.Module):
         self.enhancement = DirectionalPair(
             EnhancementBlock(enhance_channels, self.in_channels),
             EnhancementBlock(enhance_channels, self.in_channels))
-        self.inn = build_invcompress_inn(self.in_channels, self.levels,
+        self.inn = build_invcompress_inn(self.in_channels,
+                                         self.levels,
                                          kernel_sizes,
                                          self.couplings_per_level,
                                          memory_efficient=memory_efficient)
-        self.attention = DirectionalPair(
-            AttentionBlock(self.N), AttentionBlock(self.N))
+        self.attention = DirectionalPair(AttentionBlock(self.N),
+                                         AttentionBlock(self.N))
 
     @property
     def size_multiple(self) -> int:
         """H and W of the input must be multiples of this (64 by default)."""
         return 2**self.levels * self.hyper_factor
 
-    # -- checks -----------------------------------------------------------------
+    # -- checks ---------------------------------------------------------------
     def _check_image(self, x: Tensor) -> None:
         if not isinstance(x, Tensor) or x.dim() != 4 \
                 or x.shape[1] != self.in_channels:
@@ -306,7 +310,7 @@ class InvCompressTransform(nn.Module):
                 f'InvCompressTransform.synthesis expects a latent of shape '
                 f'(B, {self.N}, h, w) (N={self.N}), got {shape}.')
 
-    # -- the channel squeeze ------------------------------------------------------
+    # -- the channel squeeze --------------------------------------------------
     def channel_mean(self, inn_out: Tensor) -> Tensor:
         """(B, C_inn, h, w) -> (B, N, h, w): mean of the C_inn/N groups."""
         b, _, h, w = inn_out.shape
@@ -316,7 +320,7 @@ class InvCompressTransform(nn.Module):
         """(B, N, h, w) -> (B, C_inn, h, w): the groups repeated."""
         return y.repeat(1, self.groups, 1, 1)
 
-    # -- transforms ----------------------------------------------------------------
+    # -- transforms -----------------------------------------------------------
     def analysis(self, x: Tensor) -> Tensor:
         """``y = g_a(x)``: (B, 3, H, W) -> (B, N, H/16, W/16)."""
         self._check_image(x)
@@ -346,7 +350,8 @@ class InvCompressTransform(nn.Module):
         out = stages['enh']
         step = self.blocks_per_level
         for level in range(self.levels):
-            out, _ = self.inn.run(out, start=level * step,
+            out, _ = self.inn.run(out,
+                                  start=level * step,
                                   stop=(level + 1) * step)
             stages[f'inn_level{level + 1}'] = out
         stages['inn_out'] = out
