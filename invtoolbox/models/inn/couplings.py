@@ -289,10 +289,12 @@ class RealNVPCoupling(CouplingBase):
     def uncouple(self, y1, y2, c):
         h1 = self.cond(y1, c)
         s1 = self.log_scale(self.s1(h1))
-        x2 = (y2 - self.t1(h1)) * torch.exp(-s1)
+        # divide (not multiply by exp(-s)): InvCompress's official inverse,
+        # reproduced bit for bit
+        x2 = (y2 - self.t1(h1)) / torch.exp(s1)
         h2 = self.cond(x2, c)
         s2 = self.log_scale(self.s2(h2))
-        x1 = (y1 - self.t2(h2)) * torch.exp(-s2)
+        x1 = (y1 - self.t2(h2)) / torch.exp(s2)
         return x1, x2, sum_except_batch(s1) + sum_except_batch(s2)
 
 

@@ -165,9 +165,11 @@ class ConvBlock(nn.Module):
     """A plain convolutional subnet.
 
     ``conv(k) -> act -> [conv(k_h) -> act] * (num_layers - 2) -> conv(k)``.
-    With the defaults (``num_layers=3``, ``hidden_kernel_size=1``) this is
-    the "bottleneck" subnet of InvCompress's couplings. The last conv is zero
-    initialised, the others ``xavier_normal * init_scale``.
+    With the defaults (``num_layers=3``, ``hidden_kernel_size=1``) it has the
+    shape of InvCompress's coupling subnet with a free hidden width; the
+    official one (hidden width = out_channels, official keys) is
+    :class:`Bottleneck`. The last conv is zero initialised, the others
+    ``xavier_normal * init_scale``.
 
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H, W).
 

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from invtoolbox.models.subnets import ConvBlock, DenseBlock, ResBlock
+from invtoolbox.models.subnets import (Bottleneck, ConvBlock, DenseBlock,
+                                       ResBlock)
 from invtoolbox.registry import SUBNETS
 
 
@@ -60,3 +61,27 @@ def test_conv_block_is_the_invcompress_bottleneck_by_default():
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cls(**kwargs)
+
+
+def test_bottleneck_matches_invcompress_layout_and_init():
+    torch.manual_seed(0)
+    net = SUBNETS.build(dict(type='Bottleneck', kernel_size=5,
+                             in_channels=48, out_channels=144))
+    assert isinstance(net, Bottleneck)
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    assert shapes == {
+        'conv1.weight': (144, 48, 5, 5), 'conv1.bias': (144, ),
+        'conv2.weight': (144, 144, 1, 1), 'conv2.bias': (144, ),
+        'conv3.weight': (144, 144, 5, 5), 'conv3.bias': (144, )
+    }
+    # official initialize_weights_xavier(0.1): xavier_normal x 0.1, bias 0
+    for conv, fan_in, fan_out in ((net.conv1, 48 * 25, 144 * 25),
+                                  (net.conv2, 144, 144)):
+        expected = 0.1 * (2 / (fan_in + fan_out))**0.5
+        assert abs(conv.weight.std().item() - expected) < 0.1 * expected
+        assert conv.bias.abs().sum() == 0
+    assert net.conv3.weight.abs().sum() == 0 and net.conv3.bias.abs().sum() == 0
+    assert [m.negative_slope for m in net.modules()
+            if isinstance(m, torch.nn.LeakyReLU)] == [0.2]
+    with pytest.raises(ValueError, match='kernel_size must be a positive odd'):
+        Bottleneck(3, 3, kernel_size=4)
