@@ -115,6 +115,9 @@ param_scheduler = dict(
         type='MultiStepLR', by_epoch=True, milestones=[450, 550],
         gamma=0.1))
 
+# checkpoints carry entropy-coder tables that fit their weights
+custom_hooks = [dict(type='EntropyTablesHook')]
+
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(

@@ -1,6 +1,7 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Hooks registered in ``invtoolbox.registry.HOOKS``."""
+from .entropy_tables_hook import EntropyTablesHook
 from .rng_state_hook import RNGStateHook
 from .visualization_hook import VisualizationHook
 
-__all__ = ['VisualizationHook', 'RNGStateHook']
+__all__ = ['VisualizationHook', 'RNGStateHook', 'EntropyTablesHook']

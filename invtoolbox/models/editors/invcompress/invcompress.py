@@ -192,24 +192,44 @@ class InvCompress(LearnedCodecMixin, BaseEditModel):
     def aux_loss(self) -> Tensor:
         return self.generator.aux_loss()
 
+    def _table_buffers(self) -> list:
+        net = self.generator
+        return [getattr(m, name) for m in (net.entropy_bottleneck,
+                                           net.gaussian_conditional)
+                for name in ('_quantized_cdf', '_cdf_length', '_offset')]
+
     def _entropy_state(self) -> tuple:
         # in-place updates (optimizer steps, load_state_dict) bump a
-        # tensor's version counter: a cheap "changed since" test
-        return tuple((id(p), p._version)
-                     for p in self.generator.entropy_bottleneck.parameters())
+        # tensor's version counter; loading resizes or copies the tables
+        params = tuple((id(p), p._version)
+                       for p in self.generator.entropy_bottleneck.parameters())
+        tables = tuple((id(t), t._version) for t in self._table_buffers())
+        return params, tables
 
     def ensure_tables(self) -> bool:
-        """Build the entropy coder's tables if they are missing or the
-        entropy bottleneck changed since they were built (training, a new
-        checkpoint): tables of stale parameters would still decode but
-        code at the wrong rate. Returns whether they were rebuilt."""
+        """Make the entropy coder's tables fit the current weights; returns
+        whether they were rebuilt.
+
+        - no tables yet: build them (``update(force=True)``);
+        - the tables changed since the last call (a checkpoint was loaded):
+          use them as they are: tables stored with the weights (a released
+          ``checkpoint_updated`` file, our checkpoints) are what the
+          encoder used, whatever float arithmetic this machine does;
+        - only the entropy bottleneck's parameters changed (training):
+          rebuild, since tables of stale parameters still decode but code
+          at the wrong rate.
+        """
         state = self._entropy_state()
-        if getattr(self, '_tables_built_for', None) == state:
+        seen = getattr(self, '_tables_built_for', None)
+        if seen == state:
+            return False
+        empty = any(t.numel() == 0 for t in self._table_buffers())
+        if not empty and (seen is None or seen[1] != state[1]):
+            self._tables_built_for = state
             return False
         self.generator.update(force=True)
         self._tables_built_for = self._entropy_state()
         return True
-
     # -- coding -------------------------------------------------------------------
     def predict(self, inputs: Tensor,
                 data_samples: Optional[List[DataSample]] = None

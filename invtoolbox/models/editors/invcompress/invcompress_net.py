@@ -59,24 +59,26 @@ class InvCompressNet(nn.Module):
         kernel_sizes (Sequence[int]): Bottleneck kernel size per level.
             Default ``(5, 5, 3, 3)``.
         couplings_per_level (int): Default 3.
+        in_channels (int): image channels. Default 3.
+        memory_efficient (bool): memory-saving INN backward. Default False.
     """
-
-    #: the input's height and width must be multiples of this
-    pad_multiple = 64
 
     def __init__(self,
                  N: int = 192,
                  enhance_channels: int = 64,
                  levels: int = 4,
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3),
-                 couplings_per_level: int = 3) -> None:
+                 couplings_per_level: int = 3,
+                 in_channels: int = 3,
+                 memory_efficient: bool = False) -> None:
         super().__init__()
         self.N = self.M = int(N)
         self.transform = InvCompressTransform(
             N, enhance_channels=enhance_channels, levels=levels,
             kernel_sizes=tuple(kernel_sizes),
-            couplings_per_level=couplings_per_level)
-        self.pad_multiple = 2**levels * 4
+            couplings_per_level=couplings_per_level, in_channels=in_channels,
+            memory_efficient=memory_efficient)
+        self.pad_multiple = self.transform.size_multiple
         self.h_a = HyperAnalysis(N)
         self.h_s = HyperSynthesis(N)
         self.entropy_bottleneck = ENTROPY_MODELS.build(
@@ -97,10 +99,11 @@ class InvCompressNet(nn.Module):
         return self.transform.synthesis(y_hat)
 
     def _check_input(self, x: Tensor) -> None:
-        if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != 3:
+        c = self.transform.in_channels
+        if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != c:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x)
-            raise ShapeError(f'InvCompressNet: expected images (B, 3, H, W), '
-                             f'got {got}.')
+            raise ShapeError(f'InvCompressNet: expected images (B, {c}, H, '
+                             f'W), got {got}.')
         h, w = x.shape[-2:]
         m = self.pad_multiple
         if h % m or w % m:
