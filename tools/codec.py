@@ -55,14 +55,18 @@ def parse_args(argv=None):
         p.add_argument('checkpoint', help='invtoolbox checkpoint (.pth)')
         p.add_argument('input', help=inp)
         p.add_argument('output', help=out)
-        p.add_argument('--threads', type=int, default=None,
+        p.add_argument('--threads',
+                       type=int,
+                       default=None,
                        help='CPU threads for torch (default: torch\'s)')
-        p.add_argument('--overwrite', action='store_true',
+        p.add_argument('--overwrite',
+                       action='store_true',
                        help='replace an existing output file')
 
     enc = sub.add_parser('encode', help='image -> .itb')
     common(enc, 'image file (8-bit RGB, grey or palette)', 'output .itb file')
-    enc.add_argument('--device', default='cpu',
+    enc.add_argument('--device',
+                     default='cpu',
                      help='device of the network, e.g. cpu, cuda:0 '
                      '(decode runs on the CPU)')
     dec = sub.add_parser('decode', help='.itb -> PNG')
@@ -93,8 +97,7 @@ def run(args) -> int:
     from invtoolbox.apis import init_model
     from invtoolbox.apis.codec_file import read_codec_file
     from invtoolbox.apis.codec_inference import (decode_image_file,
-                                                 encode_image_file,
-                                                 read_rgb8)
+                                                 encode_image_file, read_rgb8)
     check_paths(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

@@ -317,8 +317,7 @@ def unpack(data: bytes, source: str = 'file') -> CodecFile:
     stored = struct.unpack('>I', data[-4:])[0]
     computed = zlib.crc32(data[:-4])
     if computed != stored:
-        raise _corrupted(source,
-                         f'CRC32 {computed:08x}, stored {stored:08x}')
+        raise _corrupted(source, f'CRC32 {computed:08x}, stored {stored:08x}')
     body = _Reader(data[:-4], reader.pos)
     try:
         model_id = body.take(body.u8()).decode('utf-8')
@@ -329,19 +328,25 @@ def unpack(data: bytes, source: str = 'file') -> CodecFile:
         lengths = [body.varint() for _ in range(body.varint())]
         strings = [body.take(n) for n in lengths]
     except _OutOfBytes as err:
-        raise _corrupted(source, f'its fields need {err.needed + 4} bytes, '
-                         f'it has {len(data)}') from None
+        raise _corrupted(
+            source, f'its fields need {err.needed + 4} bytes, '
+            f'it has {len(data)}') from None
     except (_BadField, UnicodeDecodeError) as err:
         raise _corrupted(source, f'bad field: {err}') from None
     if body.pos != len(body.data):
-        raise _corrupted(source, f'{len(body.data) - body.pos} unused bytes '
-                         'after the strings')
+        raise _corrupted(
+            source, f'{len(body.data) - body.pos} unused bytes '
+            'after the strings')
     if not model_id or height < 1 or width < 1:
         raise _corrupted(source, f'model id {model_id!r}, size {height}x'
                          f'{width}')
-    return CodecFile(model_id=model_id, fingerprint=fingerprint,
-                     height=height, width=width, padding=padding,
-                     latent_shape=latent_shape, strings=strings)
+    return CodecFile(model_id=model_id,
+                     fingerprint=fingerprint,
+                     height=height,
+                     width=width,
+                     padding=padding,
+                     latent_shape=latent_shape,
+                     strings=strings)
 
 
 # -- files -------------------------------------------------------------------

@@ -171,21 +171,19 @@ def _compress(model: nn.Module, image: np.ndarray) -> CodecFile:
     strings = []
     for i, latent in enumerate(out['strings']):
         latent = list(latent)
-        if len(latent) != 1 or not isinstance(latent[0],
-                                              (bytes, bytearray)):
+        if len(latent) != 1 or not isinstance(latent[0], (bytes, bytearray)):
             raise ValueError(
                 f'{type(model).__name__}.compress returned strings[{i}] = '
                 f'{type(latent).__name__} of {len(latent)} item(s); '
                 'expected one bytes object per latent for one image.')
         strings.append(bytes(latent[0]))
-    return CodecFile(
-        model_id=codec_id(model),
-        fingerprint=weights_fingerprint(_network(model)),
-        height=height,
-        width=width,
-        padding=padding,
-        latent_shape=tuple(int(s) for s in out['shape']),
-        strings=strings)
+    return CodecFile(model_id=codec_id(model),
+                     fingerprint=weights_fingerprint(_network(model)),
+                     height=height,
+                     width=width,
+                     padding=padding,
+                     latent_shape=tuple(int(s) for s in out['shape']),
+                     strings=strings)
 
 
 def compress_image(model: nn.Module, image: np.ndarray) -> bytes:
@@ -233,7 +231,8 @@ def _decompress(model: nn.Module, cf: CodecFile, source: str) -> np.ndarray:
     return tensor2img(x_hat.float().cpu())
 
 
-def decompress_image(model: nn.Module, data: bytes,
+def decompress_image(model: nn.Module,
+                     data: bytes,
                      source: str = 'file') -> np.ndarray:
     """Decode ``.itb`` bytes into uint8 ``(H, W, 3)`` RGB (the original
     size).
@@ -277,8 +276,8 @@ def read_rgb8(path) -> np.ndarray:
             raw_modes = []
             for tile in img.tile:
                 args = tile.args if hasattr(tile, 'args') else tile[3]
-                raw_modes.append(args if isinstance(args, str) else
-                                 args[0] if args else '')
+                raw_modes.append(
+                    args if isinstance(args, str) else args[0] if args else '')
             if mode in _ALPHA_MODES or 'transparency' in img.info:
                 raise ImageReadError(
                     f'image {path!r} has transparency (mode {mode}); the '
@@ -301,8 +300,7 @@ def read_rgb8(path) -> np.ndarray:
             SyntaxError, ValueError) as err:
         if isinstance(err, InvToolboxError):
             raise
-        reason = str(err).splitlines()[0] if str(err) else type(
-            err).__name__
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ImageReadError(f'cannot read image {path!r} ({reason}); pass '
                              'a PNG, JPEG, BMP, TIFF or WebP image.') from None
     return np.ascontiguousarray(image)
@@ -332,9 +330,12 @@ def encode_image_file(model: nn.Module, src, dst) -> Dict[str, float]:
     seconds = time.perf_counter() - start
     write_file_atomic(dst, lambda f: f.write(data))
     height, width = image.shape[:2]
-    return dict(bytes=len(data), header_bytes=len(data) - cf.payload_bytes,
-                height=height, width=width,
-                bpp=8.0 * len(data) / (height * width), seconds=seconds)
+    return dict(bytes=len(data),
+                header_bytes=len(data) - cf.payload_bytes,
+                height=height,
+                width=width,
+                bpp=8.0 * len(data) / (height * width),
+                seconds=seconds)
 
 
 def decode_image_file(model: nn.Module, src, dst) -> Dict[str, float]:
@@ -351,9 +352,12 @@ def decode_image_file(model: nn.Module, src, dst) -> Dict[str, float]:
     start = time.perf_counter()
     image = _decompress(model, cf, repr(src))
     seconds = time.perf_counter() - start
-    write_file_atomic(
-        dst, lambda f: Image.fromarray(image).save(f, format='PNG'))
+    write_file_atomic(dst,
+                      lambda f: Image.fromarray(image).save(f, format='PNG'))
     size = os.path.getsize(src)
     height, width = image.shape[:2]
-    return dict(bytes=size, height=height, width=width,
-                bpp=8.0 * size / (height * width), seconds=seconds)
+    return dict(bytes=size,
+                height=height,
+                width=width,
+                bpp=8.0 * size / (height * width),
+                seconds=seconds)

@@ -36,8 +36,7 @@ class TinyPoolCodecNet(nn.Module):
         super().__init__()
         self.gain = nn.Parameter(torch.full((3, ), float(gain)))
         self.register_buffer('cdf_table', torch.zeros(3, dtype=torch.int32))
-        self.register_buffer('tables_built',
-                             torch.zeros((), dtype=torch.bool))
+        self.register_buffer('tables_built', torch.zeros((), dtype=torch.bool))
 
     def _gain(self):
         return self.gain.view(1, 3, 1, 1)
@@ -117,6 +116,6 @@ def write_codec_setup(folder, gain=1.0, name='tiny_codec'):
     model = TinyPoolCodec()
     with torch.no_grad():
         model.generator.gain.fill_(gain)
-    ckpt = save_checkpoint_atomic(
-        dict(meta={}, state_dict=model.state_dict()), folder / f'{name}.pth')
+    ckpt = save_checkpoint_atomic(dict(meta={}, state_dict=model.state_dict()),
+                                  folder / f'{name}.pth')
     return str(config), ckpt

@@ -12,8 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from invtoolbox.apis.codec_file import (FORMAT_VERSION, MAGIC, CodecFile,
-                                        pack, read_codec_file, unpack,
+from invtoolbox.apis.codec_file import (FORMAT_VERSION, MAGIC, CodecFile, pack,
+                                        read_codec_file, unpack,
                                         write_codec_file)
 from invtoolbox.errors import CodecFileError, InvToolboxError
 from tests.helpers import shared_path
@@ -22,8 +22,12 @@ FP = bytes(range(16))
 
 
 def sample(**kw):
-    fields = dict(model_id='InvCompress', fingerprint=FP, height=45,
-                  width=70, padding=(9, 10, 0, 58), latent_shape=(1, 2),
+    fields = dict(model_id='InvCompress',
+                  fingerprint=FP,
+                  height=45,
+                  width=70,
+                  padding=(9, 10, 0, 58),
+                  latent_shape=(1, 2),
                   strings=[b'\x01' * 300, b'\x02\x03' * 7])
     fields.update(kw)
     return CodecFile(**fields)
@@ -48,8 +52,12 @@ def reseal(data: bytes, body: bytes) -> bytes:
 
 
 def test_the_bytes_follow_the_documented_layout():
-    cf = CodecFile(model_id='ab', fingerprint=FP, height=300, width=5,
-                   padding=(1, 2, 3, 4), latent_shape=(7, 129),
+    cf = CodecFile(model_id='ab',
+                   fingerprint=FP,
+                   height=300,
+                   width=5,
+                   padding=(1, 2, 3, 4),
+                   latent_shape=(7, 129),
                    strings=[b'xyz', b''])
     data = pack(cf)
     # the fields, by the module docstring: varint 300 = ac 02, 129 = 81 01
@@ -68,27 +76,34 @@ def test_header_of_an_invcompress_file_is_56_bytes():
     # magic 4, version 1, size 2, CRC-16 2, id 1 + 11, fingerprint 16,
     # H and W 2 + 2, padding 4, latent shape 1 + 1 + 1, count 1, lengths
     # 2 + 1, CRC32 4 (a Kodak image at about 0.1 bpp)
-    cf = sample(height=512, width=768, padding=(0, 0, 0, 0),
-                latent_shape=(8, 12), strings=[b'y' * 4500, b'z' * 100])
+    cf = sample(height=512,
+                width=768,
+                padding=(0, 0, 0, 0),
+                latent_shape=(8, 12),
+                strings=[b'y' * 4500, b'z' * 100])
     data = pack(cf)
     assert len(data) - cf.payload_bytes == 56
     assert unpack(data) == cf
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    model_id=st.text(min_size=1, max_size=20).filter(
-        lambda s: 1 <= len(s.encode('utf-8')) <= 255),
-    fingerprint=st.binary(min_size=16, max_size=16),
-    size=st.tuples(st.integers(1, 2**35 - 1), st.integers(1, 70000)),
-    padding=st.tuples(*[st.integers(0, 2**20)] * 4),
-    latent_shape=st.lists(st.integers(0, 2**35 - 1), max_size=5),
-    strings=st.lists(st.binary(max_size=300), max_size=4))
+@given(model_id=st.text(
+    min_size=1,
+    max_size=20).filter(lambda s: 1 <= len(s.encode('utf-8')) <= 255),
+       fingerprint=st.binary(min_size=16, max_size=16),
+       size=st.tuples(st.integers(1, 2**35 - 1), st.integers(1, 70000)),
+       padding=st.tuples(*[st.integers(0, 2**20)] * 4),
+       latent_shape=st.lists(st.integers(0, 2**35 - 1), max_size=5),
+       strings=st.lists(st.binary(max_size=300), max_size=4))
 def test_random_headers_round_trip(model_id, fingerprint, size, padding,
                                    latent_shape, strings):
-    cf = CodecFile(model_id=model_id, fingerprint=fingerprint,
-                   height=size[0], width=size[1], padding=padding,
-                   latent_shape=tuple(latent_shape), strings=strings)
+    cf = CodecFile(model_id=model_id,
+                   fingerprint=fingerprint,
+                   height=size[0],
+                   width=size[1],
+                   padding=padding,
+                   latent_shape=tuple(latent_shape),
+                   strings=strings)
     data = pack(cf)
     assert data[:5] == MAGIC + bytes([FORMAT_VERSION])
     back = unpack(data)
@@ -164,8 +179,8 @@ def test_extra_bytes_and_inconsistent_fields_are_corruption():
     assert unpack(reseal(good, fields)).strings == [b'abc']
     # a string length past the end, one unused byte, a bad UTF-8 id, H = 0
     for body in (fields[:-4] + b'\x09abc', fields + b'!',
-                 b'\x01\xff' + fields[2:], fields[:18] + b'\x00' +
-                 fields[19:]):
+                 b'\x01\xff' + fields[2:],
+                 fields[:18] + b'\x00' + fields[19:]):
         with pytest.raises(CodecFileError) as err:
             unpack(reseal(good, body), source='x.itb')
         assert one_line(err).startswith('x.itb is corrupted ('), body
@@ -224,8 +239,12 @@ def test_the_official_bitstreams_fit_with_a_small_header():
     strings = [bytes(out[f'{k}_string'].numpy()) for k in ('y', 'z')]
     assert [len(s) for s in strings] == [704, 64]
     shape = tuple(int(v) for v in out['shape'])
-    cf = CodecFile(model_id='InvCompress', fingerprint=FP, height=64,
-                   width=64, latent_shape=shape, strings=strings)
+    cf = CodecFile(model_id='InvCompress',
+                   fingerprint=FP,
+                   height=64,
+                   width=64,
+                   latent_shape=shape,
+                   strings=strings)
     data = pack(cf)
     assert unpack(data).strings == strings
     header = len(data) - 768
