@@ -28,3 +28,9 @@ class DataError(InvToolboxError, ValueError):
 class RawFormatError(InvToolboxError, ValueError):
     """A file is not a camera RAW that the pipeline can use (not RAW at all,
     truncated, not a Bayer sensor, an odd size, missing white balance, ...)."""
+
+
+class CodecFileError(InvToolboxError, ValueError):
+    """A file is not a readable invtoolbox codec file (``.itb``): not one at
+    all, a newer format version, truncated, corrupted, or made with other
+    weights than the model decoding it."""
