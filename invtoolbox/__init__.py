@@ -2,13 +2,13 @@
 """invtoolbox: an OpenMMLab-style toolbox for invertible image processing."""
 import warnings
 
-from .errors import (DataError, InvToolboxError, PluginImportError,
-                     RawFormatError, ShapeError)
+from .errors import (BitstreamError, DataError, InvToolboxError,
+                     PluginImportError, RawFormatError, ShapeError)
 from .version import __version__, version_info
 
 __all__ = [
     '__version__', 'version_info', 'InvToolboxError', 'ShapeError',
-    'PluginImportError', 'DataError', 'RawFormatError'
+    'PluginImportError', 'DataError', 'RawFormatError', 'BitstreamError'
 ]
 
 

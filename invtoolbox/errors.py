@@ -28,3 +28,9 @@ class DataError(InvToolboxError, ValueError):
 class RawFormatError(InvToolboxError, ValueError):
     """A file is not a camera RAW that the pipeline can use (not RAW at all,
     truncated, not a Bayer sensor, an odd size, missing white balance, ...)."""
+
+
+class BitstreamError(InvToolboxError, ValueError):
+    """A compressed bitstream cannot be decoded: it is truncated, has bytes
+    left over, or is corrupt (it was not written by the matching encoder with
+    the same tables)."""
