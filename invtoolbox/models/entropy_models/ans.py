@@ -63,9 +63,8 @@ def _constriction():
     try:
         import constriction
     except ImportError as err:  # pragma: no cover - a declared dependency
-        raise ImportError(
-            'entropy coding needs the constriction package: '
-            'pip install constriction') from err
+        raise ImportError('entropy coding needs the constriction package: '
+                          'pip install constriction') from err
     return constriction
 
 
@@ -134,17 +133,18 @@ class CdfTable:
         inside = column <= last
         rows = np.arange(num_rows)
         freq = np.diff(cdf, axis=1)
-        if ((cdf[:, 0] != 0).any() or
-                (cdf[rows, lengths - 1] != 1 << PRECISION).any() or
-                (np.where(inside[:, 1:], freq, 1) <= 0).any()):
+        if ((cdf[:, 0] != 0).any()
+                or (cdf[rows, lengths - 1] != 1 << PRECISION).any()
+                or (np.where(inside[:, 1:], freq, 1) <= 0).any()):
             raise ValueError('quantized_cdf rows must rise strictly from 0 '
                              f'to 2**{PRECISION} over their cdf_lengths; '
                              'this is not a CompressAI table')
         num_symbols = lengths - 1
         pmf = np.where(column[:, :-1] < num_symbols[:, None], freq, 0)
         width_pmf = int(num_symbols.max())
-        self.probabilities = np.ascontiguousarray(
-            pmf[:, :width_pmf] / float(1 << PRECISION), dtype=np.float64)
+        self.probabilities = np.ascontiguousarray(pmf[:, :width_pmf] /
+                                                  float(1 << PRECISION),
+                                                  dtype=np.float64)
         self.num_symbols = num_symbols
         self.max_values = lengths - 2
         self.offsets = offsets
@@ -155,8 +155,7 @@ class CdfTable:
     def check_indexes(self, indexes) -> np.ndarray:
         """Flatten ``indexes`` to int64 and check they name table rows."""
         indexes = _int_array(indexes, 'indexes')
-        if indexes.size and (indexes.min() < 0
-                             or indexes.max() >= len(self)):
+        if indexes.size and (indexes.min() < 0 or indexes.max() >= len(self)):
             raise ValueError(f'indexes must lie in [0, {len(self) - 1}] '
                              f'(the table rows), got [{indexes.min()}, '
                              f'{indexes.max()}]')
@@ -183,8 +182,8 @@ def _escape_chunks(raw_values: Sequence[int]) -> List[int]:
             chunks.append(_BYPASS_MAX)
             rest -= _BYPASS_MAX
         chunks.append(rest)
-        chunks.extend((raw >> (BYPASS_BITS * j)) & _BYPASS_MAX
-                      for j in range(count))
+        chunks.extend(
+            (raw >> (BYPASS_BITS * j)) & _BYPASS_MAX for j in range(count))
     return chunks
 
 
@@ -260,9 +259,9 @@ class AnsDecoder:
         try:
             self._coder = _constriction().stream.stack.AnsCoder(words)
         except ValueError as err:
-            raise BitstreamError(f'not an ANS bitstream ({err}); it is '
-                                 'corrupt or not written by AnsEncoder'
-                                 ) from None
+            raise BitstreamError(
+                f'not an ANS bitstream ({err}); it is '
+                'corrupt or not written by AnsEncoder') from None
 
     def _read_escape(self) -> int:
         _, uniform = _Models.get()
@@ -323,10 +322,10 @@ class AnsDecoder:
         _, uniform = _Models.get()
         marker = self._coder.decode(uniform, len(_END_MARKER))
         if not np.array_equal(marker, _END_MARKER):
-            raise BitstreamError('the bitstream ended early or is corrupt '
-                                 '(end marker not found); was it truncated '
-                                 'or decoded with other tables or indexes?')
+            raise BitstreamError(
+                'the bitstream ended early or is corrupt (end marker not '
+                'found): it was truncated or damaged, or is decoded with '
+                'other batches, tables or indexes than it was encoded with')
         if not self._coder.is_empty():
             raise BitstreamError('the bitstream has data left over after '
-                                 'the last batch; it was extended or '
-                                 'decoded with fewer batches than encoded')
+                                 'its end marker: bytes were appended')

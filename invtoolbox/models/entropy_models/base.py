@@ -46,8 +46,8 @@ class EntropyModel(nn.Module):
         if self.use_likelihood_bound:
             self.likelihood_lower_bound = LowerBound(likelihood_bound)
         self.register_buffer('_offset', torch.zeros(0, dtype=torch.int32))
-        self.register_buffer('_quantized_cdf',
-                             torch.zeros(0, dtype=torch.int32))
+        self.register_buffer('_quantized_cdf', torch.zeros(0,
+                                                           dtype=torch.int32))
         self.register_buffer('_cdf_length', torch.zeros(0, dtype=torch.int32))
         self._table_cache = None
 
@@ -67,9 +67,8 @@ class EntropyModel(nn.Module):
         raise NotImplementedError
 
     # -- state dict ---------------------------------------------------------
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         # torch loads buffers in place and refuses other shapes; these
         # tables legitimately change shape (empty <-> filled), so the
         # buffer takes the incoming shape first (CompressAI's
@@ -81,7 +80,8 @@ class EntropyModel(nn.Module):
                     and incoming.shape != current.shape):
                 setattr(
                     self, name,
-                    torch.empty(incoming.shape, dtype=current.dtype,
+                    torch.empty(incoming.shape,
+                                dtype=current.dtype,
                                 device=current.device))
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
@@ -213,10 +213,9 @@ class EntropyModel(nn.Module):
             raise ValueError(f'got {len(strings)} strings for a batch of '
                              f'{indexes.shape[0]} indexes; pass one string '
                              'per batch item')
-        if means is not None and (
-                means.shape[:2] != indexes.shape[:2] or
-                (means.shape != indexes.shape and means.shape[2:] !=
-                 (1, 1))):
+        if means is not None and (means.shape[:2] != indexes.shape[:2] or
+                                  (means.shape != indexes.shape
+                                   and means.shape[2:] != (1, 1))):
             raise ShapeError(f'means {tuple(means.shape)} must be '
                              f'{tuple(indexes.shape)} or '
                              f'{tuple(indexes.shape[:2]) + (1, 1)}')

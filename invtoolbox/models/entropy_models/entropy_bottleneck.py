@@ -71,11 +71,10 @@ class EntropyBottleneck(EntropyModel):
                 self.register_parameter(f'_factor{i:d}', nn.Parameter(factor))
 
         quantiles = torch.tensor([-self.init_scale, 0, self.init_scale])
-        self.quantiles = nn.Parameter(
-            quantiles.repeat(self.channels, 1, 1))
+        self.quantiles = nn.Parameter(quantiles.repeat(self.channels, 1, 1))
         target = np.log(2 / self.tail_mass - 1)
-        self.register_buffer('target', torch.tensor([-target, 0, target],
-                                                    dtype=torch.float32))
+        self.register_buffer(
+            'target', torch.tensor([-target, 0, target], dtype=torch.float32))
 
     def _medians(self) -> Tensor:
         """The channel medians ``(C, 1, 1)`` (quantiles' middle column)."""
@@ -153,8 +152,7 @@ class EntropyBottleneck(EntropyModel):
         if self.use_likelihood_bound:
             likelihood = self.likelihood_lower_bound(likelihood)
         outputs = outputs.reshape(shape).permute(3, 0, 1, 2).contiguous()
-        likelihood = likelihood.reshape(shape).permute(3, 0, 1,
-                                                       2).contiguous()
+        likelihood = likelihood.reshape(shape).permute(3, 0, 1, 2).contiguous()
         return outputs, likelihood
 
     @torch.no_grad()
@@ -188,9 +186,9 @@ class EntropyBottleneck(EntropyModel):
         # of the longest row for every channel
         tail_mass = (torch.sigmoid(lower[:, 0, :1]) +
                      torch.sigmoid(-upper[:, 0, -1:]))
-        cdf, cdf_length = pmfs_to_quantized_cdfs(
-            pmf.cpu(), pmf_length.cpu(), tail_mass.cpu(),
-            self.entropy_coder_precision)
+        cdf, cdf_length = pmfs_to_quantized_cdfs(pmf.cpu(), pmf_length.cpu(),
+                                                 tail_mass.cpu(),
+                                                 self.entropy_coder_precision)
         device = self._offset.device
         self._offset = (-minima).to(device=device, dtype=torch.int32)
         self._quantized_cdf = torch.from_numpy(cdf).to(device)
@@ -202,8 +200,8 @@ class EntropyBottleneck(EntropyModel):
         """Table rows for a ``(N, C, H, W)`` latent: the channel index,
         int32."""
         n, c, h, w = size
-        return torch.arange(c, dtype=torch.int32).view(1, -1, 1, 1).repeat(
-            n, 1, h, w)
+        return torch.arange(c, dtype=torch.int32).view(1, -1, 1,
+                                                       1).repeat(n, 1, h, w)
 
     def compress(self, x: Tensor) -> List[bytes]:
         """Code ``round(x - median)`` per channel; one bitstream per item
@@ -211,8 +209,8 @@ class EntropyBottleneck(EntropyModel):
         self._check_input(x)
         indexes = self.build_indexes(x.shape).to(x.device)
         medians = self._medians().detach().view(1, -1, 1, 1)
-        return super().compress(x, indexes, medians.expand(x.shape[0], -1,
-                                                           1, 1))
+        return super().compress(x, indexes,
+                                medians.expand(x.shape[0], -1, 1, 1))
 
     def decompress(self, strings: Sequence[bytes],
                    size: Sequence[int]) -> Tensor:

@@ -90,8 +90,7 @@ class GaussianConditional(EntropyModel):
             'scale_table',
             torch.tensor(scale_table, dtype=torch.float32)
             if scale_table else torch.zeros(0))
-        self.register_buffer('scale_bound',
-                             torch.tensor([float(scale_bound)]))
+        self.register_buffer('scale_bound', torch.tensor([float(scale_bound)]))
 
     @staticmethod
     def _standardized_cumulative(inputs: Tensor) -> Tensor:
@@ -107,7 +106,8 @@ class GaussianConditional(EntropyModel):
             return False
         scale_table = _as_scale_list(scale_table)
         _check_scale_table(scale_table)
-        self.scale_table = torch.tensor(scale_table, dtype=torch.float32,
+        self.scale_table = torch.tensor(scale_table,
+                                        dtype=torch.float32,
                                         device=self.scale_table.device)
         self.update()
         return True
@@ -132,9 +132,9 @@ class GaussianConditional(EntropyModel):
         lower = self._standardized_cumulative((-0.5 - samples) / scales)
         pmf = upper - lower
         tail_mass = 2 * lower[:, :1]
-        cdf, cdf_length = pmfs_to_quantized_cdfs(
-            pmf.cpu(), pmf_length.cpu(), tail_mass.cpu(),
-            self.entropy_coder_precision)
+        cdf, cdf_length = pmfs_to_quantized_cdfs(pmf.cpu(), pmf_length.cpu(),
+                                                 tail_mass.cpu(),
+                                                 self.entropy_coder_precision)
         device = self._offset.device
         self._offset = (-pmf_center).to(device=device, dtype=torch.int32)
         self._quantized_cdf = torch.from_numpy(cdf).to(device)

@@ -45,11 +45,11 @@ def _as_numpy(array, name: str, dtype) -> np.ndarray:
                          f'{type(array).__name__}: {err}') from None
 
 
-def pmfs_to_quantized_cdfs(pmf_matrix,
-                           pmf_lengths,
-                           tail_masses,
-                           precision: int = 16
-                           ) -> Tuple[np.ndarray, np.ndarray]:
+def pmfs_to_quantized_cdfs(
+        pmf_matrix,
+        pmf_lengths,
+        tail_masses,
+        precision: int = 16) -> Tuple[np.ndarray, np.ndarray]:
     """Quantised CDFs of ``K`` pmfs at once (CompressAI's ``_pmf_to_cdf``).
 
     Args:

@@ -16,8 +16,10 @@ def ops_cpp_port(probs, precision=16):
     cdf = [0]
     for p in np.asarray(probs, dtype=np.float32):
         product = np.float32(p) * np.float32(scale)
-        cdf.append(int(np.sign(product) *
-                       np.floor(np.abs(np.float64(product)) + 0.5)))
+        cdf.append(
+            int(
+                np.sign(product) *
+                np.floor(np.abs(np.float64(product)) + 0.5)))
     total = sum(cdf)
     cdf = [(scale * c) // total for c in cdf]
     for i in range(1, len(cdf)):
@@ -68,8 +70,7 @@ def random_pmfs(seed, rows=120, width=300):
 def test_matches_the_cpp_loop(seed):
     pmf, lengths, tails = random_pmfs(seed)
     cdf, cdf_lengths = pmfs_to_quantized_cdfs(pmf, lengths, tails)
-    assert cdf.dtype == np.int32 and cdf.shape == (len(pmf),
-                                                   pmf.shape[1] + 2)
+    assert cdf.dtype == np.int32 and cdf.shape == (len(pmf), pmf.shape[1] + 2)
     np.testing.assert_array_equal(cdf_lengths, lengths + 2)
     for k, n in enumerate(lengths):
         expected = ops_cpp_port(np.append(pmf[k, :n], tails[k]))
@@ -79,7 +80,9 @@ def test_matches_the_cpp_loop(seed):
 
 def test_rows_are_valid_cdfs():
     pmf, lengths, tails = random_pmfs(3)
-    cdf, cdf_lengths = pmfs_to_quantized_cdfs(pmf, lengths, tails,
+    cdf, cdf_lengths = pmfs_to_quantized_cdfs(pmf,
+                                              lengths,
+                                              tails,
                                               precision=12)
     for row, n in zip(cdf, cdf_lengths):
         assert row[0] == 0 and row[n - 1] == 2**12
