@@ -2,13 +2,15 @@
 """invtoolbox: an OpenMMLab-style toolbox for invertible image processing."""
 import warnings
 
-from .errors import (CodecFileError, DataError, InvToolboxError,
-                     PluginImportError, RawFormatError, ShapeError)
+from .errors import (BitstreamError, CodecFileError, DataError,
+                     InvToolboxError, PluginImportError, RawFormatError,
+                     ShapeError)
 from .version import __version__, version_info
 
 __all__ = [
     '__version__', 'version_info', 'InvToolboxError', 'ShapeError',
-    'PluginImportError', 'DataError', 'RawFormatError', 'CodecFileError'
+    'PluginImportError', 'DataError', 'RawFormatError', 'CodecFileError',
+    'BitstreamError'
 ]
 
 

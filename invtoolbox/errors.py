@@ -34,3 +34,9 @@ class CodecFileError(InvToolboxError, ValueError):
     """A file is not a readable invtoolbox codec file (``.itb``): not one at
     all, a newer format version, truncated, corrupted, or made with other
     weights than the model decoding it."""
+
+
+class BitstreamError(InvToolboxError, ValueError):
+    """A compressed bitstream cannot be decoded: it is truncated, has bytes
+    left over, or is corrupt (it was not written by the matching encoder with
+    the same tables)."""

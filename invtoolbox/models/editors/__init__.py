@@ -5,3 +5,4 @@ from .irn import *  # noqa: F401,F403
 from .sain import *  # noqa: F401,F403
 from .iicnet import *  # noqa: F401,F403
 from .invisp import *  # noqa: F401,F403
+from .invcompress import *  # noqa: F401,F403

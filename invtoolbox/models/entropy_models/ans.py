@@ -1,0 +1,331 @@
+# Copyright (c) invtoolbox contributors. All rights reserved.
+"""Entropy coding of integer symbols with CompressAI's CDF tables, through
+``constriction``'s stack ANS (no compiler, no compressai).
+
+Semantics are CompressAI's (``cpp_exts/rans/rans_interface.cpp``); the
+bitstream is ours.
+
+Symbols and tables
+    A symbol is an integer (e.g. ``round(y - mean)``) coded with table row
+    ``index``. With ``offset = offsets[index]`` and ``max_value =
+    cdf_lengths[index] - 2``, ``value = symbol - offset`` is coded directly
+    when ``0 <= value < max_value``. Otherwise the row's last interval, the
+    escape ``max_value``, is coded, followed by the raw value ``raw = -2 v -
+    1`` (``v < 0``) or ``raw = 2 (v - max_value)`` (``v >= max_value``) in
+    4-bit bypass chunks: first the number of chunks ``n`` (the smallest with
+    ``raw < 16**n``) as chunks of 15 (``15, 15, ..., n mod 15``; a chunk
+    below 15 ends the count), then the ``n`` chunks of ``raw``, least
+    significant first. A bypass chunk is coded with a uniform 16-way model.
+
+Probabilities
+    Row ``k`` of a table is handed to constriction as the float64 pmf
+    ``diff(cdf[k, :cdf_lengths[k]]) / 2**16``, zero-padded to the widest row
+    of the batch (:class:`CdfTable`). Constriction re-quantises each row to
+    its 24-bit fixed point (``Categorical(perfect=False)``, lazy, exact
+    integer/IEEE arithmetic): the coding distribution derives only from the
+    integer table, so encoder and decoder agree bit for bit on every
+    machine. Padding entries get constriction's minimum probability; no
+    symbol is ever coded there, and decoding one means the data is corrupt.
+
+Bitstream layout (our format)
+    ``AnsEncoder.encode`` appends batches in decode order. Within a batch all
+    categorical symbols come first (in the batch's order), then the bypass
+    chunks of its escaped symbols in order. After the last batch a fixed
+    16-bit end marker (four chunks) is coded; the decoder checks it and that
+    no data is left, so truncated, extended or corrupt data raises
+    :class:`~invtoolbox.errors.BitstreamError` (or, rarely for corrupt
+    data, decodes to wrong but valid symbols) and never hangs or crashes.
+    The bytes are constriction's 32-bit words, little-endian, in the order
+    the decoder reads them (its ANS state first).
+"""
+from typing import List, Sequence
+
+import numpy as np
+
+from ...errors import BitstreamError
+
+__all__ = ['CdfTable', 'AnsEncoder', 'AnsDecoder']
+
+#: bits of the CDF tables (CompressAI's ``precision``).
+PRECISION = 16
+#: bits of a bypass chunk, and the chunk value that continues a count.
+BYPASS_BITS = 4
+_BYPASS_MAX = (1 << BYPASS_BITS) - 1
+#: no raw escape value of an int32 symbol with an int32 offset needs more
+#: chunks than this (raw < 2**34 needs 9); more means corrupt data.
+_MAX_BYPASS_CHUNKS = 16
+#: the end marker, four bypass chunks (decoded last).
+_END_MARKER = np.array([0xA, 0x5, 0xC, 0x3], dtype=np.int32)
+
+
+def _constriction():
+    """Import constriction lazily (the models build without it)."""
+    try:
+        import constriction
+    except ImportError as err:  # pragma: no cover - a declared dependency
+        raise ImportError('entropy coding needs the constriction package: '
+                          'pip install constriction') from err
+    return constriction
+
+
+class _Models:
+    """The two constriction models, built once."""
+    _categorical = None
+    _uniform = None
+
+    @classmethod
+    def get(cls):
+        if cls._categorical is None:
+            model = _constriction().stream.model
+            cls._categorical = model.Categorical(perfect=False)
+            cls._uniform = model.Uniform(1 << BYPASS_BITS)
+        return cls._categorical, cls._uniform
+
+
+def _int_array(values, name: str) -> np.ndarray:
+    if hasattr(values, 'detach'):  # torch tensor
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.dtype.kind not in 'iu' and array.size:
+        raise ValueError(f'{name} must hold integers, got dtype '
+                         f'{array.dtype}; round and cast them first')
+    return array.astype(np.int64).reshape(-1)
+
+
+class CdfTable:
+    """CompressAI's integer CDF tables, prepared once for coding.
+
+    Args:
+        quantized_cdf: int ``(K, W)``: row ``k`` holds a 16-bit CDF of
+            ``cdf_lengths[k]`` entries (0, ..., 2**16), zero-padded; its
+            last interval is the escape symbol.
+        cdf_lengths: int ``(K,)``, each at least 3 (two symbols).
+        offsets: int ``(K,)``: the symbol coded by value 0 of row ``k``.
+
+    Attributes:
+        probabilities (np.ndarray): float64 ``(K, max(cdf_lengths) - 1)``,
+            row ``k`` = the pmf of row ``k`` (escape last), zero-padded.
+        num_symbols (np.ndarray): ``cdf_lengths - 1`` (escape included).
+        max_values (np.ndarray): ``cdf_lengths - 2`` (the escape value).
+        offsets (np.ndarray): int64 ``(K,)``.
+    """
+
+    def __init__(self, quantized_cdf, cdf_lengths, offsets):
+        cdf = _int_array(quantized_cdf, 'quantized_cdf')
+        shape = np.shape(quantized_cdf)
+        lengths = _int_array(cdf_lengths, 'cdf_lengths')
+        offsets = _int_array(offsets, 'offsets')
+        if len(shape) != 2 or shape[0] == 0:
+            raise ValueError(f'quantized_cdf must be a non-empty 2-D table '
+                             f'(K, W), got shape {tuple(shape)}; run the '
+                             "entropy model's update() first")
+        cdf = cdf.reshape(shape)
+        num_rows, width = shape
+        if lengths.shape != (num_rows, ) or offsets.shape != (num_rows, ):
+            raise ValueError(
+                f'cdf_lengths {lengths.shape} and offsets {offsets.shape} '
+                f'must hold one value per CDF row ({num_rows})')
+        if lengths.min() < 3 or lengths.max() > width:
+            raise ValueError(f'cdf_lengths must lie in [3, {width}], got '
+                             f'[{lengths.min()}, {lengths.max()}]')
+        column = np.arange(width)[None, :]
+        last = lengths[:, None] - 1
+        inside = column <= last
+        rows = np.arange(num_rows)
+        freq = np.diff(cdf, axis=1)
+        if ((cdf[:, 0] != 0).any()
+                or (cdf[rows, lengths - 1] != 1 << PRECISION).any()
+                or (np.where(inside[:, 1:], freq, 1) <= 0).any()):
+            raise ValueError('quantized_cdf rows must rise strictly from 0 '
+                             f'to 2**{PRECISION} over their cdf_lengths; '
+                             'this is not a CompressAI table')
+        num_symbols = lengths - 1
+        pmf = np.where(column[:, :-1] < num_symbols[:, None], freq, 0)
+        width_pmf = int(num_symbols.max())
+        self.probabilities = np.ascontiguousarray(pmf[:, :width_pmf] /
+                                                  float(1 << PRECISION),
+                                                  dtype=np.float64)
+        self.num_symbols = num_symbols
+        self.max_values = lengths - 2
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def check_indexes(self, indexes) -> np.ndarray:
+        """Flatten ``indexes`` to int64 and check they name table rows."""
+        indexes = _int_array(indexes, 'indexes')
+        if indexes.size and (indexes.min() < 0 or indexes.max() >= len(self)):
+            raise ValueError(f'indexes must lie in [0, {len(self) - 1}] '
+                             f'(the table rows), got [{indexes.min()}, '
+                             f'{indexes.max()}]')
+        return indexes
+
+    def rows(self, indexes: np.ndarray) -> np.ndarray:
+        """The probability rows of ``indexes`` (checked), cut to the widest
+        of them: ``(len(indexes), width)`` float64, C-contiguous."""
+        width = int(self.num_symbols[indexes].max())
+        return np.ascontiguousarray(self.probabilities[indexes, :width])
+
+
+def _escape_chunks(raw_values: Sequence[int]) -> List[int]:
+    """Bypass chunks of the raw escape values: per value its chunk count
+    (in chunks of 15) and then its 4-bit chunks, least significant first."""
+    chunks: List[int] = []
+    for raw in raw_values:
+        raw = int(raw)
+        count = 0
+        while raw >> (BYPASS_BITS * count):
+            count += 1
+        rest = count
+        while rest >= _BYPASS_MAX:
+            chunks.append(_BYPASS_MAX)
+            rest -= _BYPASS_MAX
+        chunks.append(rest)
+        chunks.extend(
+            (raw >> (BYPASS_BITS * j)) & _BYPASS_MAX for j in range(count))
+    return chunks
+
+
+class AnsEncoder:
+    """Collects batches of symbols and writes them as one bitstream.
+
+    Call :meth:`encode` once per batch, in the order the decoder will
+    decode them (a stack coder runs backwards, so the work happens in
+    :meth:`finish`), then :meth:`finish` for the bytes.
+    """
+
+    def __init__(self):
+        self._batches = []
+
+    def encode(self, symbols, indexes, table: CdfTable) -> None:
+        """Append a batch: integer ``symbols`` coded with the table rows
+        ``indexes`` (any shapes of the same size; flattened in C order)."""
+        symbols = _int_array(symbols, 'symbols')
+        indexes = table.check_indexes(indexes)
+        if symbols.shape != indexes.shape:
+            raise ValueError(f'symbols ({symbols.size}) and indexes '
+                             f'({indexes.size}) must have the same size')
+        if symbols.size and (symbols.min() < np.iinfo(np.int32).min
+                             or symbols.max() > np.iinfo(np.int32).max):
+            raise ValueError('symbols must fit in int32, got values in '
+                             f'[{symbols.min()}, {symbols.max()}]')
+        values = symbols - table.offsets[indexes]
+        max_values = table.max_values[indexes]
+        escaped = (values < 0) | (values >= max_values)
+        categorical = np.where(escaped, max_values, values).astype(np.int32)
+        value = values[escaped]
+        raw = np.where(value < 0, -2 * value - 1,
+                       2 * (value - max_values[escaped]))
+        chunks = np.array(_escape_chunks(raw), dtype=np.int32)
+        self._batches.append((categorical, indexes, table, chunks))
+
+    def finish(self) -> bytes:
+        """The bitstream of every batch encoded so far."""
+        categorical_model, uniform = _Models.get()
+        coder = _constriction().stream.stack.AnsCoder()
+        coder.encode_reverse(_END_MARKER, uniform)
+        for categorical, indexes, table, chunks in reversed(self._batches):
+            if chunks.size:
+                coder.encode_reverse(chunks, uniform)
+            if categorical.size:
+                coder.encode_reverse(categorical, categorical_model,
+                                     table.rows(indexes))
+        self._batches = []
+        words = coder.get_compressed()
+        return words[::-1].astype('<u4').tobytes()
+
+
+class AnsDecoder:
+    """Decodes a bitstream of :class:`AnsEncoder`, batch by batch.
+
+    Args:
+        data (bytes): the bitstream.
+
+    Raises:
+        BitstreamError: the data is not a whole number of 32-bit words or
+            cannot be an ANS stream.
+    """
+
+    def __init__(self, data: bytes):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f'data must be bytes, got {type(data).__name__}')
+        data = bytes(data)
+        if len(data) % 4:
+            raise BitstreamError(f'the bitstream has {len(data)} bytes, not '
+                                 'a whole number of 32-bit words: it is '
+                                 'truncated or not written by AnsEncoder')
+        words = np.frombuffer(data, dtype='<u4')[::-1].astype(np.uint32)
+        try:
+            self._coder = _constriction().stream.stack.AnsCoder(words)
+        except ValueError as err:
+            raise BitstreamError(
+                f'not an ANS bitstream ({err}); it is '
+                'corrupt or not written by AnsEncoder') from None
+
+    def _read_escape(self) -> int:
+        _, uniform = _Models.get()
+        count = 0
+        while True:
+            chunk = int(self._coder.decode(uniform))
+            count += chunk
+            if count > _MAX_BYPASS_CHUNKS:
+                raise BitstreamError('an escaped symbol claims more than '
+                                     f'{_MAX_BYPASS_CHUNKS} bypass chunks: '
+                                     'the bitstream is corrupt')
+            if chunk != _BYPASS_MAX:
+                break
+        raw = 0
+        if count:
+            chunks = self._coder.decode(uniform, count)
+            for j, chunk in enumerate(chunks.tolist()):
+                raw |= chunk << (BYPASS_BITS * j)
+        return raw
+
+    def decode(self, indexes, table: CdfTable) -> np.ndarray:
+        """Decode the next batch, coded with the table rows ``indexes``.
+
+        Returns:
+            np.ndarray: int32 symbols, flat, in the order of ``indexes``.
+        """
+        indexes = table.check_indexes(indexes)
+        if not indexes.size:
+            return np.zeros(0, dtype=np.int32)
+        categorical_model, _ = _Models.get()
+        decoded = self._coder.decode(categorical_model, table.rows(indexes))
+        max_values = table.max_values[indexes]
+        if (decoded > max_values).any():
+            raise BitstreamError('a decoded symbol lies outside its CDF '
+                                 'table: the bitstream is corrupt or was '
+                                 'coded with other tables')
+        values = decoded.astype(np.int64)
+        for i in np.flatnonzero(decoded == max_values).tolist():
+            raw = self._read_escape()
+            if raw & 1:
+                values[i] = -(raw >> 1) - 1
+            else:
+                values[i] = (raw >> 1) + int(max_values[i])
+        symbols = values + table.offsets[indexes]
+        if (symbols.min() < np.iinfo(np.int32).min
+                or symbols.max() > np.iinfo(np.int32).max):
+            raise BitstreamError('a decoded symbol does not fit in int32: '
+                                 'the bitstream is corrupt')
+        return symbols.astype(np.int32)
+
+    def finish(self) -> None:
+        """Check the end marker and that every word was read.
+
+        Raises:
+            BitstreamError: the data was exhausted early (truncated or
+                corrupt) or has data left over.
+        """
+        _, uniform = _Models.get()
+        marker = self._coder.decode(uniform, len(_END_MARKER))
+        if not np.array_equal(marker, _END_MARKER):
+            raise BitstreamError(
+                'the bitstream ended early or is corrupt (end marker not '
+                'found): it was truncated or damaged, or is decoded with '
+                'other batches, tables or indexes than it was encoded with')
+        if not self._coder.is_empty():
+            raise BitstreamError('the bitstream has data left over after '
+                                 'its end marker: bytes were appended')
