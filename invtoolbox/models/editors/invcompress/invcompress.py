@@ -171,23 +171,14 @@ class InvCompress(LearnedCodecMixin, BaseEditModel):
             torch.manual_seed(seed)
             out = self.generator(inputs)
         terms = self.rate_distortion(inputs, out)
-        log = dict(loss=terms['loss'])
-        # the rate and the distortion are logged, not optimised twice
-        log['bpp'] = terms['bpp_loss'].detach()
+        # only keys with 'loss' in their name are optimised (mmengine's
+        # parse_losses): the rate and the distortion are logged beside it
+        log = dict(loss=terms['loss'], bpp=terms['bpp_loss'].detach())
         if 'mse_loss' in terms:
             log['mse'] = terms['mse_loss'].detach()
         else:
-            log['ms_ssim_loss'] = terms['ms_ssim_loss'].detach()
+            log['ms_ssim'] = 1 - terms['ms_ssim_loss'].detach()
         return log
-
-    def parse_losses(self, losses):
-        # only 'loss' is optimised; bpp / mse are reported
-        parsed, log_vars = super().parse_losses(
-            dict(loss=losses['loss']))
-        for key, value in losses.items():
-            if key != 'loss':
-                log_vars[key] = value.detach()
-        return parsed, log_vars
 
     def aux_loss(self) -> Tensor:
         return self.generator.aux_loss()

@@ -15,14 +15,13 @@ from invtoolbox.models.editors.invcompress.invcompress import (
     CHANNELS_PER_QUALITY, LAMBDAS_MS_SSIM, LAMBDAS_MSE, InvCompress,
     pad_to_multiple)
 from invtoolbox.registry import MODELS
+from invtoolbox.utils import register_all_modules
 from invtoolbox.structures import DataSample
 
 REPO = Path(__file__).resolve().parents[4]
+register_all_modules()
 TINY = dict(type='InvCompressNet', N=16, enhance_channels=8,
             kernel_sizes=(3, 3, 3, 3), couplings_per_level=1)
-
-
-import invtoolbox.models.editors.invcompress  # noqa: F401,E402  (registers)
 
 
 def tiny_model(**kwargs):
