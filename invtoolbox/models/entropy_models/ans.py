@@ -12,25 +12,28 @@ Symbols and tables
     when ``0 <= value < max_value``. Otherwise the row's last interval, the
     escape ``max_value``, is coded, followed by the raw value ``raw = -2 v -
     1`` (``v < 0``) or ``raw = 2 (v - max_value)`` (``v >= max_value``) in
-    4-bit bypass chunks: first the number of chunks ``n`` (the smallest with
-    ``raw < 16**n``) as chunks of 15 (``15, 15, ..., n mod 15``; a chunk
-    below 15 ends the count), then the ``n`` chunks of ``raw``, least
-    significant first. A bypass chunk is coded with a uniform 16-way model.
+    4-bit bypass chunks, least significant first, preceded by their number
+    ``n`` (the smallest with ``raw < 16**n``; one chunk: int32 symbols and
+    offsets need at most 9). A bypass chunk is coded with a uniform 16-way
+    model. CompressAI codes the same chunks; it continues a count of 15 in
+    a second chunk, which int32 symbols never reach.
 
 Probabilities
-    Row ``k`` of a table is handed to constriction as the float64 pmf
-    ``diff(cdf[k, :cdf_lengths[k]]) / 2**16``, zero-padded to the widest row
-    of the batch (:class:`CdfTable`). Constriction re-quantises each row to
-    its 24-bit fixed point (``Categorical(perfect=False)``, lazy, exact
+    Row ``k`` of a table becomes one constriction categorical model, built
+    once per table from the float64 pmf ``diff(cdf[k, :cdf_lengths[k]]) /
+    2**16`` (:meth:`CdfTable.row_model`). Constriction re-quantises it to
+    its 24-bit fixed point (``Categorical(perfect=False)``, exact
     integer/IEEE arithmetic): the coding distribution derives only from the
     integer table, so encoder and decoder agree bit for bit on every
-    machine. Padding entries get constriction's minimum probability; no
-    symbol is ever coded there, and decoding one means the data is corrupt.
+    machine.
 
 Bitstream layout (our format)
     ``AnsEncoder.encode`` appends batches in decode order. Within a batch all
-    categorical symbols come first (in the batch's order), then the bypass
-    chunks of its escaped symbols in order. After the last batch a fixed
+    categorical symbols come first, grouped by table row (rows ascending;
+    within a row in the batch's order: one constriction call per row, not
+    per symbol), then the chunk counts of its escaped symbols (in the
+    batch's order), then all their chunks (same order): two calls per
+    batch however many symbols escape. After the last batch a fixed
     16-bit end marker (four chunks) is coded; the decoder checks it and that
     no data is left, so truncated, extended or corrupt data raises
     :class:`~invtoolbox.errors.BitstreamError` (or, rarely for corrupt
@@ -52,8 +55,8 @@ PRECISION = 16
 BYPASS_BITS = 4
 _BYPASS_MAX = (1 << BYPASS_BITS) - 1
 #: no raw escape value of an int32 symbol with an int32 offset needs more
-#: chunks than this (raw < 2**34 needs 9); more means corrupt data.
-_MAX_BYPASS_CHUNKS = 16
+#: chunks than this (raw < 2**34); a larger count means corrupt data.
+_MAX_BYPASS_CHUNKS = 9
 #: the end marker, four bypass chunks (decoded last).
 _END_MARKER = np.array([0xA, 0x5, 0xC, 0x3], dtype=np.int32)
 
@@ -148,6 +151,30 @@ class CdfTable:
         self.num_symbols = num_symbols
         self.max_values = lengths - 2
         self.offsets = offsets
+        self._row_models = None
+
+    def row_model(self, k: int):
+        """Constriction's categorical model of row ``k`` (built once per
+        table: 64 rows for InvCompress's Gaussian conditional)."""
+        if self._row_models is None:
+            categorical = _constriction().stream.model.Categorical
+            self._row_models = [
+                categorical(self.probabilities[i, :self.num_symbols[i]],
+                            perfect=False) for i in range(len(self))
+            ]
+        return self._row_models[k]
+
+    def groups(self, indexes: np.ndarray):
+        """The batch grouped by row: ``(order, [(row, start, end), ...])``
+        with ``order`` the stable sort of ``indexes`` and each group the
+        slice of ``order`` coded with that row, rows ascending."""
+        order = np.argsort(indexes, kind='stable')
+        ordered = indexes[order]
+        bounds = np.flatnonzero(np.diff(ordered)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(ordered)]))
+        return order, [(int(ordered[a]), int(a), int(b))
+                       for a, b in zip(starts, ends)]
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -168,23 +195,20 @@ class CdfTable:
         return np.ascontiguousarray(self.probabilities[indexes, :width])
 
 
-def _escape_chunks(raw_values: Sequence[int]) -> List[int]:
-    """Bypass chunks of the raw escape values: per value its chunk count
-    (in chunks of 15) and then its 4-bit chunks, least significant first."""
-    chunks: List[int] = []
-    for raw in raw_values:
-        raw = int(raw)
-        count = 0
-        while raw >> (BYPASS_BITS * count):
-            count += 1
-        rest = count
-        while rest >= _BYPASS_MAX:
-            chunks.append(_BYPASS_MAX)
-            rest -= _BYPASS_MAX
-        chunks.append(rest)
-        chunks.extend(
-            (raw >> (BYPASS_BITS * j)) & _BYPASS_MAX for j in range(count))
-    return chunks
+def _escape_chunks(raw_values) -> np.ndarray:
+    """Bypass chunks of the raw escape values of one batch: the chunk count
+    of every value, then the 4-bit chunks of every value, least significant
+    first (int32)."""
+    raw = np.asarray(raw_values, dtype=np.int64).reshape(-1)
+    shifts = BYPASS_BITS * np.arange(_MAX_BYPASS_CHUNKS, dtype=np.int64)
+    digits = (raw[:, None] >> shifts[None, :])
+    if raw.size and (raw >> (BYPASS_BITS * _MAX_BYPASS_CHUNKS)).any():
+        raise ValueError('an escaped value needs more than '
+                         f'{_MAX_BYPASS_CHUNKS} bypass chunks')
+    counts = (digits > 0).sum(axis=1)
+    present = np.arange(_MAX_BYPASS_CHUNKS)[None, :] < counts[:, None]
+    chunks = (digits & _BYPASS_MAX)[present]
+    return np.concatenate((counts, chunks)).astype(np.int32)
 
 
 class AnsEncoder:
@@ -217,20 +241,23 @@ class AnsEncoder:
         value = values[escaped]
         raw = np.where(value < 0, -2 * value - 1,
                        2 * (value - max_values[escaped]))
-        chunks = np.array(_escape_chunks(raw), dtype=np.int32)
+        chunks = _escape_chunks(raw)
         self._batches.append((categorical, indexes, table, chunks))
 
     def finish(self) -> bytes:
         """The bitstream of every batch encoded so far."""
-        categorical_model, uniform = _Models.get()
+        _, uniform = _Models.get()
         coder = _constriction().stream.stack.AnsCoder()
         coder.encode_reverse(_END_MARKER, uniform)
         for categorical, indexes, table, chunks in reversed(self._batches):
             if chunks.size:
                 coder.encode_reverse(chunks, uniform)
             if categorical.size:
-                coder.encode_reverse(categorical, categorical_model,
-                                     table.rows(indexes))
+                order, groups = table.groups(indexes)
+                ordered = categorical[order]
+                for row, start, end in reversed(groups):
+                    coder.encode_reverse(ordered[start:end],
+                                         table.row_model(row))
         self._batches = []
         words = coder.get_compressed()
         return words[::-1].astype('<u4').tobytes()
@@ -263,23 +290,22 @@ class AnsDecoder:
                 f'not an ANS bitstream ({err}); it is '
                 'corrupt or not written by AnsEncoder') from None
 
-    def _read_escape(self) -> int:
+    def _read_escapes(self, count: int) -> np.ndarray:
+        """The raw values of the next ``count`` escaped symbols (int64)."""
         _, uniform = _Models.get()
-        count = 0
-        while True:
-            chunk = int(self._coder.decode(uniform))
-            count += chunk
-            if count > _MAX_BYPASS_CHUNKS:
-                raise BitstreamError('an escaped symbol claims more than '
-                                     f'{_MAX_BYPASS_CHUNKS} bypass chunks: '
-                                     'the bitstream is corrupt')
-            if chunk != _BYPASS_MAX:
-                break
-        raw = 0
-        if count:
-            chunks = self._coder.decode(uniform, count)
-            for j, chunk in enumerate(chunks.tolist()):
-                raw |= chunk << (BYPASS_BITS * j)
+        counts = self._coder.decode(uniform, count).astype(np.int64)
+        if (counts > _MAX_BYPASS_CHUNKS).any():
+            raise BitstreamError('an escaped symbol claims more than '
+                                 f'{_MAX_BYPASS_CHUNKS} bypass chunks: '
+                                 'the bitstream is corrupt')
+        total = int(counts.sum())
+        raw = np.zeros(count, dtype=np.int64)
+        if total:
+            chunks = self._coder.decode(uniform, total).astype(np.int64)
+            owner = np.repeat(np.arange(count), counts)
+            first = np.repeat(np.cumsum(counts) - counts, counts)
+            position = np.arange(total) - first
+            np.add.at(raw, owner, chunks << (BYPASS_BITS * position))
         return raw
 
     def decode(self, indexes, table: CdfTable) -> np.ndarray:
@@ -291,20 +317,22 @@ class AnsDecoder:
         indexes = table.check_indexes(indexes)
         if not indexes.size:
             return np.zeros(0, dtype=np.int32)
-        categorical_model, _ = _Models.get()
-        decoded = self._coder.decode(categorical_model, table.rows(indexes))
+        decoded = np.empty(indexes.shape, dtype=np.int32)
+        order, groups = table.groups(indexes)
+        for row, start, end in groups:
+            decoded[order[start:end]] = self._coder.decode(
+                table.row_model(row), end - start)
         max_values = table.max_values[indexes]
         if (decoded > max_values).any():
             raise BitstreamError('a decoded symbol lies outside its CDF '
                                  'table: the bitstream is corrupt or was '
                                  'coded with other tables')
         values = decoded.astype(np.int64)
-        for i in np.flatnonzero(decoded == max_values).tolist():
-            raw = self._read_escape()
-            if raw & 1:
-                values[i] = -(raw >> 1) - 1
-            else:
-                values[i] = (raw >> 1) + int(max_values[i])
+        escaped = np.flatnonzero(decoded == max_values)
+        if escaped.size:
+            raw = self._read_escapes(escaped.size)
+            values[escaped] = np.where(raw & 1, -(raw >> 1) - 1,
+                                       (raw >> 1) + max_values[escaped])
         symbols = values + table.offsets[indexes]
         if (symbols.min() < np.iinfo(np.int32).min
                 or symbols.max() > np.iinfo(np.int32).max):

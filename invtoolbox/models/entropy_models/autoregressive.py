@@ -34,6 +34,7 @@ cross-check); both produce the same symbols.
 """
 from __future__ import annotations
 
+import copy
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -93,9 +94,11 @@ def wavefront_schedule(height: int, width: int, slope: int
     return [(r[g], c[g]) for g in groups]
 
 
-def _linear_layers(entropy_parameters: nn.Module) -> List[nn.Module]:
+def _linear_layers(entropy_parameters: nn.Module,
+                   dtype: torch.dtype) -> List[tuple]:
     """The entropy-parameter network as functions on ``(P, C)`` vectors:
-    its 1x1 convolutions become ``F.linear``; activations stay."""
+    its 1x1 convolutions become ``F.linear`` (weights cast to ``dtype``);
+    activations stay."""
     layers = []
     for module in entropy_parameters.children() if isinstance(
             entropy_parameters, nn.Sequential) else [entropy_parameters]:
@@ -105,8 +108,10 @@ def _linear_layers(entropy_parameters: nn.Module) -> List[nn.Module]:
                     'WavefrontContextCoder: the entropy-parameter network '
                     'must be 1x1 convolutions and activations, got '
                     f'{module}.')
-            weight = module.weight.reshape(module.out_channels, -1)
-            layers.append(('linear', weight, module.bias))
+            weight = module.weight.detach().reshape(module.out_channels, -1)
+            bias = None if module.bias is None else module.bias.detach().to(
+                dtype)
+            layers.append(('linear', weight.to(dtype), bias))
         else:
             layers.append(('module', module, None))
     return layers
@@ -118,7 +123,9 @@ class _ContextCoderBase:
 
     def __init__(self, context_prediction: nn.Module,
                  entropy_parameters: nn.Module,
-                 gaussian_conditional: nn.Module) -> None:
+                 gaussian_conditional: nn.Module,
+                 dtype: torch.dtype = torch.float64) -> None:
+        self.dtype = dtype
         self.context_prediction = context_prediction
         self.entropy_parameters = entropy_parameters
         self.gaussian_conditional = gaussian_conditional
@@ -159,6 +166,20 @@ class WavefrontContextCoder(_ContextCoderBase):
     docstring). Works on one image: ``y`` ``(1, N, h, w)``, ``params``
     ``(1, 2N, h, w)`` (the hyper-synthesis output at ``y``'s size).
 
+    The networks are evaluated in ``dtype`` (float64 by default) from the
+    float32 weights: the means and scales then differ between machines,
+    thread counts and evaluation orders by ~1e-16 relative instead of
+    ~1e-7, so that a symbol ``round(y - mean)`` or a scale's table row
+    could only differ between encoder and decoder for a value within that
+    distance of a boundary (see docs/invcompress.md). Per wavefront:
+
+    - the decoded ``y_hat`` is kept channels-last, ``(h + 2p, w + 2p, N)``,
+      so the masked windows of the wavefront are one gather ``(P, T * N)``
+      of the ``T`` taps the mask keeps (12 of 25 for mask 'A');
+    - the first 1x1 layer of the entropy-parameter network is split: its
+      hyperprior half is applied to every position at once before the
+      loop, only its context half runs per wavefront.
+
     Args:
         context_prediction (nn.Module): the masked convolution (``weight``
             ``(2N, N, k, k)``, ``mask``, ``bias``).
@@ -167,91 +188,134 @@ class WavefrontContextCoder(_ContextCoderBase):
         gaussian_conditional (nn.Module): the
             :class:`~invtoolbox.models.entropy_models.GaussianConditional`
             whose tables and scale table code the symbols.
+        dtype (torch.dtype): arithmetic of the networks. Default float64.
     """
 
     def __init__(self, context_prediction, entropy_parameters,
-                 gaussian_conditional) -> None:
+                 gaussian_conditional, dtype=torch.float64) -> None:
         super().__init__(context_prediction, entropy_parameters,
-                         gaussian_conditional)
+                         gaussian_conditional, dtype)
         mask = context_prediction.mask
         self.taps = causal_taps(mask)
         self.slope = wavefront_slope(self.taps)
         p = self.padding
-        weight = context_prediction.weight * mask
-        # (2N, N, T): only the taps the mask keeps
+        n = self.channels
+        weight = (context_prediction.weight * mask).detach().to(dtype)
+        # (2N, T, N): the kept taps, channels fastest (the gather's layout)
         kept = torch.stack(
-            [weight[:, :, dy + p, dx + p] for dy, dx in self.taps], dim=2)
-        self.ctx_weight = kept.reshape(weight.shape[0], -1)
-        self.ctx_bias = context_prediction.bias
-        self.dy = torch.tensor([dy for dy, _ in self.taps])
-        self.dx = torch.tensor([dx for _, dx in self.taps])
-        self.layers = _linear_layers(entropy_parameters)
+            [weight[:, :, dy + p, dx + p] for dy, dx in self.taps], dim=1)
+        self.ctx_weight = kept.reshape(weight.shape[0], -1).contiguous()
+        self.ctx_bias = context_prediction.bias.detach().to(dtype)
+        self.dy = torch.tensor([dy + p for dy, _ in self.taps])
+        self.dx = torch.tensor([dx + p for _, dx in self.taps])
+        layers = _linear_layers(entropy_parameters, dtype)
+        if not layers or layers[0][0] != 'linear' or \
+                layers[0][1].shape[1] != 4 * n:
+            raise ValueError(
+                'WavefrontContextCoder: the entropy-parameter network must '
+                f'start with a 1x1 convolution from {4 * n} channels '
+                '(hyperprior params, then context).')
+        first, bias = layers[0][1], layers[0][2]
+        self.hyper_weight = first[:, :2 * n].contiguous()
+        self.hyper_bias = bias
+        self.first_ctx_weight = first[:, 2 * n:].contiguous()
+        self.layers = layers[1:]
+        gc = gaussian_conditional
+        self._scale_bound = gc.lower_bound_scale.bound.detach().to(dtype)
+        self._steps = {}
 
     def schedule(self, height: int, width: int):
         return wavefront_schedule(height, width, self.slope)
 
-    def gaussian_params(self, y_pad: Tensor, params: Tensor, rows: Tensor,
-                        cols: Tensor) -> Tuple[Tensor, Tensor]:
-        """Scales and means ``(P, N)`` at the positions ``(rows, cols)`` of
-        one wavefront, from the decoded ``y_pad`` ``(N, h+2p, w+2p)``."""
-        p = self.padding
-        r = rows[:, None] + p + self.dy[None]
-        c = cols[:, None] + p + self.dx[None]
-        windows = y_pad[:, r, c]                       # (N, P, T)
-        windows = windows.permute(1, 0, 2).reshape(rows.shape[0], -1)
+    def _plan(self, height: int, width: int) -> list:
+        """Per wavefront: flat positions ``(P,)``, padded rows and columns
+        ``(P,)`` and the window gather indexes ``(P, T)``, cached."""
+        key = (height, width)
+        if key not in self._steps:
+            p = self.padding
+            steps = []
+            for rows, cols in self.schedule(height, width):
+                rows = torch.from_numpy(rows)
+                cols = torch.from_numpy(cols)
+                steps.append((rows * width + cols, rows + p, cols + p,
+                              rows[:, None] + self.dy[None],
+                              cols[:, None] + self.dx[None]))
+            self._steps = {key: steps}
+        return self._steps[key]
+
+    def _hyper_terms(self, params: Tensor) -> Tensor:
+        """The first layer's hyperprior half at every position:
+        ``(h * w, C1)``."""
+        flat = params[0].to(self.dtype).flatten(1).t()
+        return F.linear(flat, self.hyper_weight, self.hyper_bias)
+
+    def _gaussian_params(self, y_buf: Tensor, hyper: Tensor,
+                         step) -> Tuple[Tensor, Tensor, Tensor]:
+        """Scales, means ``(P, N)`` and table rows at one wavefront."""
+        flat, _, _, win_r, win_c = step
+        windows = y_buf[win_r, win_c].reshape(win_r.shape[0], -1)
         ctx = F.linear(windows, self.ctx_weight, self.ctx_bias)
-        h = torch.cat((params[:, rows, cols].t(), ctx), dim=1)
+        h = torch.addmm(hyper[flat], ctx, self.first_ctx_weight.t())
         for kind, op, bias in self.layers:
             h = F.linear(h, op, bias) if kind == 'linear' else op(h)
         scales, means = h.chunk(2, dim=1)
         return scales, means
+
+    def _indexes(self, scales: Tensor) -> np.ndarray:
+        # = GaussianConditional.build_indexes (lower bound, then the first
+        # table scale >= it), without the module calls
+        scales = torch.maximum(scales, self._scale_bound)
+        return torch.searchsorted(self._boundaries, scales).reshape(
+            -1).numpy()
+
+    def _prepare(self):
+        gc = self.gaussian_conditional
+        if gc.scale_table.numel() == 0:
+            raise ValueError(
+                f'{type(self).__name__}: the Gaussian conditional has no '
+                'scale table; call update() on the network first.')
+        self._boundaries = gc.scale_table[:-1].detach().to(
+            self.dtype).contiguous()
+        return self._table()
 
     @torch.no_grad()
     def encode(self, y: Tensor, params: Tensor, encoder) -> Tensor:
         """Code ``y`` into ``encoder`` (an ``AnsEncoder``); returns the
         decoded ``y_hat`` ``(1, N, h, w)`` (symbols + means)."""
         self._check(params, y)
-        gc = self.gaussian_conditional
-        table = self._table()
+        table = self._prepare()
         n, h, w = y.shape[1:]
         p = self.padding
-        y_pad = F.pad(y[0].float(), (p, p, p, p))
-        params = params[0].float()
-        for rows_np, cols_np in self.schedule(h, w):
-            rows = torch.from_numpy(rows_np)
-            cols = torch.from_numpy(cols_np)
-            scales, means = self.gaussian_params(y_pad, params, rows, cols)
-            values = y_pad[:, rows + p, cols + p].t()  # (P, N)
-            symbols = torch.round(values - means)
-            y_pad[:, rows + p, cols + p] = (symbols + means).t()
-            indexes = gc.build_indexes(scales)
-            encoder.encode(
-                symbols.to(torch.int32).reshape(-1).numpy(),
-                indexes.reshape(-1).numpy(), table)
-        return y_pad[:, p:p + h, p:p + w].unsqueeze(0)
+        y_buf = F.pad(y[0].to(self.dtype), (p, p, p, p)).permute(
+            1, 2, 0).contiguous()
+        hyper = self._hyper_terms(params)
+        for step in self._plan(h, w):
+            scales, means = self._gaussian_params(y_buf, hyper, step)
+            _, rows, cols, _, _ = step
+            symbols = torch.round(y_buf[rows, cols] - means)
+            y_buf[rows, cols] = symbols + means
+            encoder.encode(symbols.to(torch.int32).reshape(-1).numpy(),
+                           self._indexes(scales), table)
+        return y_buf[p:p + h, p:p + w].permute(2, 0, 1)[None].float()
 
     @torch.no_grad()
     def decode(self, params: Tensor, decoder) -> Tensor:
         """Decode ``y_hat`` ``(1, N, h, w)`` from ``decoder`` (an
         ``AnsDecoder``) given the hyperprior ``params``."""
         self._check(params)
-        gc = self.gaussian_conditional
-        table = self._table()
+        table = self._prepare()
         n = self.channels
         h, w = params.shape[2:]
         p = self.padding
-        y_pad = params.new_zeros((n, h + 2 * p, w + 2 * p), dtype=torch.float32)
-        params = params[0].float()
-        for rows_np, cols_np in self.schedule(h, w):
-            rows = torch.from_numpy(rows_np)
-            cols = torch.from_numpy(cols_np)
-            scales, means = self.gaussian_params(y_pad, params, rows, cols)
-            indexes = gc.build_indexes(scales)
-            symbols = decoder.decode(indexes.reshape(-1).numpy(), table)
-            symbols = torch.from_numpy(np.asarray(symbols, dtype=np.int32))
-            values = symbols.reshape(means.shape).to(means.dtype) + means
-            y_pad[:, rows + p, cols + p] = values.t()
-        return y_pad[:, p:p + h, p:p + w].unsqueeze(0)
+        y_buf = torch.zeros((h + 2 * p, w + 2 * p, n), dtype=self.dtype)
+        hyper = self._hyper_terms(params)
+        for step in self._plan(h, w):
+            scales, means = self._gaussian_params(y_buf, hyper, step)
+            symbols = decoder.decode(self._indexes(scales), table)
+            _, rows, cols, _, _ = step
+            y_buf[rows, cols] = torch.from_numpy(symbols).reshape(
+                means.shape).to(self.dtype) + means
+        return y_buf[p:p + h, p:p + w].permute(2, 0, 1)[None].float()
 
 
 class SerialContextCoder(_ContextCoderBase):
@@ -259,15 +323,25 @@ class SerialContextCoder(_ContextCoderBase):
     CompressAI's joint autoregressive prior), re-stated on our entropy
     coder: positions in raster order, the masked convolution on each 5x5
     window and the entropy-parameter network on one vector at a time.
-    Slow by design: the baseline of the wavefront coder's benchmark."""
+    Slow by design: the baseline of the wavefront coder's benchmark. It
+    evaluates the networks in ``dtype`` as the wavefront coder does."""
 
-    def _one(self, y_pad: Tensor, params: Tensor, r: int, c: int,
-             weight: Tensor) -> Tuple[Tensor, Tensor]:
+    def __init__(self, context_prediction, entropy_parameters,
+                 gaussian_conditional, dtype=torch.float64) -> None:
+        super().__init__(context_prediction, entropy_parameters,
+                         gaussian_conditional, dtype)
+        self.weight = (context_prediction.weight *
+                       context_prediction.mask).detach().to(dtype)
+        self.bias = context_prediction.bias.detach().to(dtype)
+        self.network = copy.deepcopy(entropy_parameters).to(dtype)
+
+    def _one(self, y_pad: Tensor, params: Tensor, r: int,
+             c: int) -> Tuple[Tensor, Tensor]:
         k = self.kernel_size
         crop = y_pad[:, :, r:r + k, c:c + k]
-        ctx = F.conv2d(crop, weight, bias=self.context_prediction.bias)
+        ctx = F.conv2d(crop, self.weight, bias=self.bias)
         p = params[:, :, r:r + 1, c:c + 1]
-        out = self.entropy_parameters(torch.cat((p, ctx), dim=1))
+        out = self.network(torch.cat((p, ctx), dim=1))
         scales, means = out.squeeze(3).squeeze(2).chunk(2, 1)
         return scales, means
 
@@ -278,18 +352,18 @@ class SerialContextCoder(_ContextCoderBase):
         table = self._table()
         h, w = y.shape[2:]
         p = self.padding
-        weight = self.context_prediction.weight * self.context_prediction.mask
-        y_pad = F.pad(y.float(), (p, p, p, p))
+        y_pad = F.pad(y.to(self.dtype), (p, p, p, p))
+        params = params.to(self.dtype)
         for r in range(h):
             for c in range(w):
-                scales, means = self._one(y_pad, params, r, c, weight)
+                scales, means = self._one(y_pad, params, r, c)
                 value = y_pad[:, :, r + p, c + p]
                 symbols = torch.round(value - means)
                 y_pad[:, :, r + p, c + p] = symbols + means
                 encoder.encode(
                     symbols.to(torch.int32).reshape(-1).numpy(),
                     gc.build_indexes(scales).reshape(-1).numpy(), table)
-        return y_pad[:, :, p:p + h, p:p + w]
+        return y_pad[:, :, p:p + h, p:p + w].float()
 
     @torch.no_grad()
     def decode(self, params: Tensor, decoder) -> Tensor:
@@ -298,15 +372,15 @@ class SerialContextCoder(_ContextCoderBase):
         table = self._table()
         h, w = params.shape[2:]
         p = self.padding
-        weight = self.context_prediction.weight * self.context_prediction.mask
         y_pad = params.new_zeros((1, self.channels, h + 2 * p, w + 2 * p),
-                                 dtype=torch.float32)
+                                 dtype=self.dtype)
+        params = params.to(self.dtype)
         for r in range(h):
             for c in range(w):
-                scales, means = self._one(y_pad, params, r, c, weight)
+                scales, means = self._one(y_pad, params, r, c)
                 symbols = decoder.decode(
                     gc.build_indexes(scales).reshape(-1).numpy(), table)
                 symbols = torch.from_numpy(np.asarray(symbols, np.int32))
                 y_pad[:, :, r + p, c + p] = symbols.reshape(
                     means.shape).to(means.dtype) + means
-        return y_pad[:, :, p:p + h, p:p + w]
+        return y_pad[:, :, p:p + h, p:p + w].float()

@@ -65,7 +65,7 @@ def information_bits(symbols, indexes, cdf, lengths, offsets):
     for value, max_value in zip(values[escaped], max_values[escaped]):
         raw = -2 * int(value) - 1 if value < 0 else 2 * int(value - max_value)
         chunks = (raw.bit_length() + 3) // 4
-        bits += 4 * (chunks + chunks // 15 + 1)
+        bits += 4 * (chunks + 1)
     return bits
 
 
@@ -133,13 +133,15 @@ def test_small_stream_overhead(tables):
 
 
 def test_escape_chunk_counts():
-    """Counts of 15 chunks and more continue in a second count chunk."""
+    """The counts of a batch's escapes come first, then their chunks."""
     chunks = ans_module._escape_chunks
-    assert chunks([0]) == [0]
-    assert chunks([15]) == [1, 15]
-    assert chunks([16]) == [2, 0, 1]
-    assert chunks([2**60 - 1]) == [15, 0] + [15] * 15
-    assert chunks([2**64 - 1]) == [15, 1] + [15] * 16
+    assert chunks([0]).tolist() == [0]
+    assert chunks([15]).tolist() == [1, 15]
+    assert chunks([16]).tolist() == [2, 0, 1]
+    assert chunks([15, 16, 0]).tolist() == [1, 2, 0, 15, 0, 1]
+    assert chunks([2**36 - 1]).tolist() == [9] + [15] * 9
+    with pytest.raises(ValueError, match='more than 9'):
+        chunks([2**36])
 
 
 def _bypass_stream(chunks):
@@ -152,14 +154,14 @@ def _bypass_stream(chunks):
     return coder.get_compressed()[::-1].astype('<u4').tobytes()
 
 
-def test_decoder_reads_long_chunk_counts():
-    raws = [0, 16, 2**60 - 1, 2**64 - 1, 12345]
+def test_decoder_reads_the_escapes_of_a_batch():
+    raws = [0, 16, 2**33 + 5, 2**36 - 1, 12345]
     decoder = AnsDecoder(_bypass_stream(ans_module._escape_chunks(raws)))
-    assert [decoder._read_escape() for _ in raws] == raws
+    assert decoder._read_escapes(len(raws)).tolist() == raws
     decoder.finish()
-    decoder = AnsDecoder(_bypass_stream([15, 15, 1]))
-    with pytest.raises(BitstreamError, match='more than 16'):
-        decoder._read_escape()
+    decoder = AnsDecoder(_bypass_stream([10] + [1] * 10))
+    with pytest.raises(BitstreamError, match='more than 9'):
+        decoder._read_escapes(1)
 
 
 def test_stream_errors_are_detected(tables):
