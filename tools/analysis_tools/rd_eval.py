@@ -171,16 +171,16 @@ def run(args):
         references.append(load_reference_curve(path, label))
     for path in args.reference_json:
         references.append(load_reference_curve(path))
+    for _, config, ckpt in args.model:
+        for kind, path in (('config', config), ('checkpoint', ckpt)):
+            if not Path(path).is_file():
+                raise InputError(f'--model {kind} {path} not found')
     if args.model:
         try:
             import invtoolbox.apis.codec_inference  # noqa: F401
         except ImportError as err:
             raise InputError(f'--model needs invtoolbox.apis.codec_inference'
                              f' ({err}); update invtoolbox') from None
-    for _, config, ckpt in args.model:
-        for kind, path in (('config', config), ('checkpoint', ckpt)):
-            if not Path(path).is_file():
-                raise InputError(f'--model {kind} {path} not found')
     images = load_images(Path(args.data_dir), args.max_images)
     names = [name for name, _ in images]
     arrays = [img for _, img in images]
