@@ -539,12 +539,12 @@ class BaselineCodec:
 #: name -> baseline codec. JPEG is libjpeg through Pillow with its default
 #: (IJG) tables scaled by quality, baseline Huffman tables
 #: (``optimize=False``); WebP is lossy libwebp at ``method=4`` (cwebp's
-#: default; 20-100x slower than JPEG); AVIF is Pillow's libavif plugin
-#: (4:2:0, speed 6) and only where ``PIL.features.check('avif')``.
-#: Default sweeps, measured on Kodak images 1, 5, 12, 19, 23 (mean bpp):
-#: jpeg420 0.19-1.63, jpeg444 0.28-1.50 (JPEG does not go below ~0.18 bpp;
-#: Pillow's qualities 1 and 2 give the same file), webp 0.12-~1.6, avif
-#: 0.07-~1.45.
+#: default; about 15x slower to encode than JPEG on Kodak); AVIF is
+#: Pillow's libavif plugin (4:2:0, speed 6; about 100x slower than JPEG)
+#: and only where ``PIL.features.check('avif')``. Default sweeps, measured
+#: on the 24 Kodak images (mean bpp): jpeg420 0.18-1.57, jpeg444 0.28-1.45
+#: (JPEG does not go below ~0.18 bpp; Pillow's qualities 1 and 2 give the
+#: same file), webp 0.11-1.52, avif 0.07-1.43.
 BASELINE_CODECS: Dict[str, BaselineCodec] = {
     'jpeg420':
     BaselineCodec(
