@@ -590,7 +590,8 @@ def _fmt(value: Optional[float], spec: str) -> str:
 
 def format_rd_table(curves: Curves) -> str:
     """A markdown table of every point: codec, quality, bpp, PSNR, MS-SSIM
-    (plain and dB) and the mean encode / decode time per image.
+    (plain and dB) and the mean encode / decode / round-trip time per image
+    (``-`` where not measured).
 
     Args:
         curves (Mapping[str, Sequence]): ``{label: [RDPoint or dict with
@@ -599,7 +600,8 @@ def format_rd_table(curves: Curves) -> str:
     curves = _as_curves(curves)
     lines = [
         '| codec | quality | bpp | PSNR (dB) | MS-SSIM | MS-SSIM (dB) | '
-        'enc s/img | dec s/img |', '|---|---|---|---|---|---|---|---|'
+        'enc s/img | dec s/img | total s/img |',
+        '|---|---|---|---|---|---|---|---|---|'
     ]
     for label, points in curves.items():
         for p in points:
@@ -608,7 +610,8 @@ def format_rd_table(curves: Curves) -> str:
                 f'{p.bpp:.4f} | {p.psnr:.3f} | {_fmt(p.ms_ssim, ".4f")} | '
                 f'{_fmt(p.ms_ssim_db, ".3f")} | '
                 f'{_fmt(p.encode_seconds, ".4f")} | '
-                f'{_fmt(p.decode_seconds, ".4f")} |')
+                f'{_fmt(p.decode_seconds, ".4f")} | '
+                f'{_fmt(p.seconds, ".4f")} |')
     return '\n'.join(lines)
 
 

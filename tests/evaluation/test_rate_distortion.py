@@ -351,9 +351,9 @@ def test_bd_rate_matrix_rows_test_columns_anchor(curves):
 def test_format_rd_table_and_matrix(curves):
     table = format_rd_table(curves)
     assert table.splitlines()[0].startswith('| codec | quality | bpp |')
-    assert '| anchor | 1 | 0.1200 | 27.100 | 0.9000 | 10.000 | - | - |' in \
+    assert '| anchor | 1 | 0.1200 | 27.100 | 0.9000 | 10.000 | - | - | - |' in \
         table
-    assert '| far | - | 5.0000 | 50.000 | - | - | - | - |' in table
+    assert '| far | - | 5.0000 | 50.000 | - | - | - | - | - |' in table
     text = format_bd_rate_matrix(curves)
     assert '| better | -10.00 | 0 | - |' in text
     assert '| anchor | 0 | +11.11 | - |' in text
