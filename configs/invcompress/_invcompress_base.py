@@ -32,7 +32,7 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile', key='gt'),
-    dict(type='PairedRandomCrop', gt_patch_size=256, scale=1, keys=('gt', )),
+    dict(type='PairedRandomCrop', gt_patch_size=256, scale=1),
     dict(type='PackInputs', input_key='gt'),
 ]
 val_pipeline = [
@@ -109,11 +109,12 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 # the official schedule steps the main optimizer only (the auxiliary one
-# keeps lr 1e-3)
+# keeps lr 1e-3: mmengine wants a scheduler per optimizer, factor 1.0)
 param_scheduler = dict(
     main=dict(
         type='MultiStepLR', by_epoch=True, milestones=[450, 550],
-        gamma=0.1))
+        gamma=0.1),
+    aux=dict(type='ConstantLR', factor=1.0))
 
 # checkpoints carry entropy-coder tables that fit their weights
 custom_hooks = [dict(type='EntropyTablesHook')]

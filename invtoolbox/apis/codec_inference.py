@@ -127,8 +127,13 @@ def _check_codec_model(model: nn.Module) -> None:
 
 
 def _ensure_tables(model: nn.Module) -> None:
-    """Build the entropy coder's tables if they are empty
-    (``update(force=False)`` does nothing when they are built)."""
+    """Make the entropy coder's tables usable: ``model.ensure_tables()``
+    when the model has it (the tables a checkpoint stores are used as
+    they are), else ``update(force=False)`` (builds empty tables only)."""
+    ensure = getattr(model, 'ensure_tables', None)
+    if callable(ensure):  # InvCompress: stored tables kept, stale rebuilt
+        ensure()
+        return
     update = getattr(model, 'update', None)
     if update is None:
         return

@@ -81,7 +81,10 @@ def load_model_weights(model: BaseModel,
             continue
         if key not in state:
             problems.append(f'{key} is missing')
-        elif tuple(state[key].shape) != tuple(value.shape):
+        elif tuple(state[key].shape) != tuple(value.shape) and \
+                value.numel() != 0:
+            # (a buffer empty in a fresh model has a data-dependent size:
+            # a learned codec's CDF tables, rebuilt by update())
             problems.append(f'{key} has shape {tuple(state[key].shape)}, '
                             f'the model needs {tuple(value.shape)}')
     extra = [k for k in keys if k.startswith(CORE_PARTS) and k not in own]

@@ -35,8 +35,9 @@ import torch
 
 from tests.docs.doc_pages import bash_commands, pages
 from tests.docs.user_files import (official_crm, official_iicnet_st01,
-                                   official_irn_plus, official_irn_x2,
-                                   official_invisp_nikon, official_irn_x4,
+                                   official_invcompress_q1,
+                                   official_invisp_nikon, official_irn_plus,
+                                   official_irn_x2, official_irn_x4,
                                    official_sain_x2)
 from tests.helpers import REPO_ROOT, shared_path
 
@@ -146,6 +147,28 @@ INVISP_RENDER = ('python tools/infer.py render '
 FIVEK = ('needs the MIT-Adobe FiveK DNGs of the camera (a user download); '
          'the config is built and its pipeline run on synthetic DNGs by '
          'tests/configs/test_invisp_configs.py')
+
+INVC_QS_TRAIN = ('python tools/train.py '
+                 'configs/invcompress/invcompress_quickstart.py')
+INVC_QS_CKPT = 'work_dirs/invcompress_quickstart/iter_1000.pth'
+INVC_CONVERT = ('python tools/model_converters/convert_official.py '
+                'InvCompress_q1 q1.pth.tar checkpoints/invcompress_q1.pth')
+INVC_Q1 = 'configs/invcompress/invcompress_q1_mse_flicker.py'
+INVC_ENCODE = (f'python tools/codec.py encode {INVC_Q1} '
+               'checkpoints/invcompress_q1.pth photo.png photo.itb')
+INVC_QS_ENCODE = ('python tools/codec.py encode '
+                  'configs/invcompress/invcompress_quickstart.py '
+                  f'{INVC_QS_CKPT} demo/kodim23_crop.png kodim23.itb')
+
+
+def invcompress_images(root, count=1, size=64):
+    """``count`` crops of the demo Kodak images in ``root`` (a stand-in
+    for the Kodak folder)."""
+    from PIL import Image
+    root.mkdir(parents=True, exist_ok=True)
+    for path in sorted((REPO_ROOT / 'demo/data/val').glob('*.png'))[:count]:
+        Image.open(path).crop((0, 0, size, size)).save(root / path.name)
+
 
 COMMANDS = {
     # README.md: quick start
@@ -348,6 +371,79 @@ COMMANDS = {
     RunBy('tests/docs/test_docs_commands.py::test_documented_command_runs',
           'the same as `python tools/test.py configs/sain/'
           'sain_x2_jpeg_div2k.py checkpoints/sain_x2_jpeg.pth`, run here'),
+    # configs/invcompress/README.md, docs/invcompress.md
+    INVC_QS_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/invc_qs', '--cfg-options',
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2',
+             'param_scheduler.main.T_max=2'],
+        expect=('JPEG_PSNR', 'bpp'), files=('{root}/invc_qs/iter_2.pth', )),
+    f'python tools/train.py {INVC_Q1}': ParseOnly(
+        'needs the Flickr 2W training set (a user download) and a GPU-scale '
+        'budget (600 epochs of a 43 M-parameter network); the recipe is '
+        'built by tests/models/editors/invcompress/test_invcompress_model.py'),
+    INVC_CONVERT: Substitute(
+        {'q1.pth.tar': '{root}/invc/q1.pth.tar',
+         'checkpoints/invcompress_q1.pth': '{root}/invc/invcompress_q1.pth'},
+        setup=lambda root: official_invcompress_q1(root / 'invc'),
+        expect=('wrote', ), files=('{root}/invc/invcompress_q1.pth', )),
+    f'python tools/test.py {INVC_Q1} checkpoints/invcompress_q1.pth':
+    Substitute(
+        {'checkpoints/invcompress_q1.pth': '{root}/invc/invcompress_q1.pth'},
+        ['--work-dir', '{root}/invc_test', '--cfg-options',
+         'test_dataloader.dataset.data_root={root}/invc_kodak',
+         'test_dataloader.num_workers=0'],
+        setup=lambda root: invcompress_images(root / 'invc_kodak'),
+        expect=TEST_TABLE + ('bpp', 'PSNR'), after=INVC_CONVERT),
+    INVC_ENCODE: Substitute(
+        {'checkpoints/invcompress_q1.pth': '{root}/invc/invcompress_q1.pth',
+         'photo.png': '{root}/invc/photo.png',
+         'photo.itb': '{root}/invc/photo.itb'},
+        expect=('bpp', ), files=('{root}/invc/photo.itb', ),
+        after=INVC_CONVERT),
+    f'python tools/codec.py decode {INVC_Q1} checkpoints/invcompress_q1.pth '
+    'photo.itb decoded.png': Substitute(
+        {'checkpoints/invcompress_q1.pth': '{root}/invc/invcompress_q1.pth',
+         'photo.itb': '{root}/invc/photo.itb',
+         'decoded.png': '{root}/invc/decoded.png'},
+        expect=('bpp', ), files=('{root}/invc/decoded.png', ),
+        after=INVC_ENCODE),
+    INVC_QS_ENCODE: Substitute(
+        {INVC_QS_CKPT: '{root}/invc_qs/iter_2.pth',
+         'kodim23.itb': '{root}/kodim23.itb'},
+        expect=('bpp', ), files=('{root}/kodim23.itb', ),
+        after=INVC_QS_TRAIN),
+    'python tools/codec.py decode configs/invcompress/invcompress_quickstart.py '
+    f'{INVC_QS_CKPT} kodim23.itb kodim23_decoded.png': Substitute(
+        {INVC_QS_CKPT: '{root}/invc_qs/iter_2.pth',
+         'kodim23.itb': '{root}/kodim23.itb',
+         'kodim23_decoded.png': '{root}/kodim23_decoded.png'},
+        expect=('bpp', ), files=('{root}/kodim23_decoded.png', ),
+        after=INVC_QS_ENCODE),
+    'python tools/analysis_tools/rd_eval.py ../shared/data/kodak --out-dir '
+    'work_dirs/rd_kodak --model invcompress-quickstart '
+    f'configs/invcompress/invcompress_quickstart.py {INVC_QS_CKPT} '
+    '--baselines jpeg420 jpeg444 webp avif --reference-curve '
+    '"InvCompress (paper)" configs/invcompress/official_kodak.json':
+    Substitute(
+        {'../shared/data/kodak': '{root}/rd_images',
+         'work_dirs/rd_kodak': '{root}/rd_kodak',
+         INVC_QS_CKPT: '{root}/invc_qs/iter_2.pth'},
+        ['--baseline-qualities', 'jpeg420=30,60,90', 'jpeg444=30,60,90',
+         'webp=30,60,90', 'avif=30,60,90'],
+        setup=lambda root: invcompress_images(root / 'rd_images', 2, 192),
+        expect=('BD-rate', 'jpeg420'),
+        files=('{root}/rd_kodak/rd.json', '{root}/rd_kodak/rd.png'),
+        after=INVC_QS_TRAIN),
+    'python -m benchmarks.benchmark_invcompress_coding --threads 1 '
+    '--repeats 3': ParseOnly(BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_invcompress_coding --threads 2 '
+    '--repeats 3': ParseOnly(BENCHMARK_RESULTS),
+    'python -m benchmarks.benchmark_invcompress_coding --crop 128 '
+    '--repeats 1': RunBy(
+        'tests/benchmarks/test_benchmark_invcompress_coding.py::'
+        'test_benchmark_prints_the_table_and_checks_the_symbols',
+        'the same options'),
     # configs/invisp/README.md, docs/invisp.md
     'python tools/train.py configs/invisp/invisp_quickstart.py': RunBy(
         'tests/configs/test_invisp_configs.py::'

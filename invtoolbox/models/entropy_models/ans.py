@@ -41,8 +41,6 @@ Bitstream layout (our format)
     The bytes are constriction's 32-bit words, little-endian, in the order
     the decoder reads them (its ANS state first).
 """
-from typing import List, Sequence
-
 import numpy as np
 
 from ...errors import BitstreamError

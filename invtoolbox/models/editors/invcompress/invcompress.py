@@ -221,7 +221,8 @@ class InvCompress(LearnedCodecMixin, BaseEditModel):
         self.generator.update(force=True)
         self._tables_built_for = self._entropy_state()
         return True
-    # -- coding -------------------------------------------------------------------
+
+    # -- coding ---------------------------------------------------------------
     def predict(self, inputs: Tensor,
                 data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:

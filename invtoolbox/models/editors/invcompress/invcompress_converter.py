@@ -10,7 +10,8 @@ N = 128); training checkpoints (``checkpoint*.pth.tar``) wrap the same
 keys as ``{'epoch', 'state_dict', 'optimizer', ...}`` with the entropy
 coder's CDF buffers still empty. Both convert::
 
-    enh.{forw,back}_enh.layers.*            -> transform.enhancement.{forward,backward}_block.layers.*
+    enh.{forw,back}_enh.layers.*            -> transform.enhancement.
+                                               {forward,backward}_block.layers.*
     inv.operations.{5l+1}.weight            -> the level's free 1x1 convolution
     inv.operations.{5l+2..4}.{G1,G2,H1,H2}  -> the level's couplings (s1, s2, t1, t2)
     attention.{forw,back}_att.*             -> transform.attention.{forward,backward}_block.*
@@ -187,4 +188,3 @@ class InvCompressConverter(OfficialConverter):
                 'arch of its quality (N = 128: qualities 1-4, 192: 5-8) or '
                 'use invtoolbox.apis.convert_invcompress_state_dict.')
         return _rename(state, source)
-

@@ -47,16 +47,20 @@ class EnhancementBlock(nn.Module):
     Args:
         nf (int): width of the inner layers. Default: 64.
         channels (int): image channels C. Default: 3.
+        growth (int): growth of the two DenseBlocks (the official 32; they
+            run at full resolution and dominate the CPU cost of small
+            models). Default: 32.
     """
 
-    def __init__(self, nf: int = 64, channels: int = 3) -> None:
+    def __init__(self, nf: int = 64, channels: int = 3,
+                 growth: int = 32) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            DenseBlock(channels, nf),
+            DenseBlock(channels, nf, growth=growth),
             nn.Conv2d(nf, nf, 1),
             nn.Conv2d(nf, nf, 3, padding=1),
             nn.Conv2d(nf, nf, 1),
-            DenseBlock(nf, channels),
+            DenseBlock(nf, channels, growth=growth),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -239,6 +243,8 @@ class InvCompressTransform(nn.Module):
         in_channels (int): image channels. Default: 3.
         memory_efficient (bool): memory-saving INN backward (see
             :class:`InvertibleSequential`). Default: False.
+        enhance_growth (int): growth of the enhancement DenseBlocks.
+            Default: 32 (official).
     """
 
     #: the hyperprior's downsampling of y (two stride-2 convs)
@@ -251,7 +257,8 @@ class InvCompressTransform(nn.Module):
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3),
                  couplings_per_level: int = 3,
                  in_channels: int = 3,
-                 memory_efficient: bool = False) -> None:
+                 memory_efficient: bool = False,
+                 enhance_growth: int = 32) -> None:
         super().__init__()
         self.N = _positive_int('InvCompressTransform: N', N)
         self.in_channels = _positive_int('InvCompressTransform: in_channels',
@@ -272,8 +279,10 @@ class InvCompressTransform(nn.Module):
         self.groups = self.inn_channels // self.N
         self.blocks_per_level = 2 + self.couplings_per_level
         self.enhancement = DirectionalPair(
-            EnhancementBlock(enhance_channels, self.in_channels),
-            EnhancementBlock(enhance_channels, self.in_channels))
+            EnhancementBlock(enhance_channels, self.in_channels,
+                             enhance_growth),
+            EnhancementBlock(enhance_channels, self.in_channels,
+                             enhance_growth))
         self.inn = build_invcompress_inn(self.in_channels,
                                          self.levels,
                                          kernel_sizes,

@@ -61,6 +61,8 @@ class InvCompressNet(nn.Module):
         couplings_per_level (int): Default 3.
         in_channels (int): image channels. Default 3.
         memory_efficient (bool): memory-saving INN backward. Default False.
+        enhance_growth (int): growth of the enhancement DenseBlocks (the
+            official 32). Default 32.
     """
 
     def __init__(self,
@@ -70,14 +72,15 @@ class InvCompressNet(nn.Module):
                  kernel_sizes: Sequence[int] = (5, 5, 3, 3),
                  couplings_per_level: int = 3,
                  in_channels: int = 3,
-                 memory_efficient: bool = False) -> None:
+                 memory_efficient: bool = False,
+                 enhance_growth: int = 32) -> None:
         super().__init__()
         self.N = self.M = int(N)
         self.transform = InvCompressTransform(
             N, enhance_channels=enhance_channels, levels=levels,
             kernel_sizes=tuple(kernel_sizes),
             couplings_per_level=couplings_per_level, in_channels=in_channels,
-            memory_efficient=memory_efficient)
+            memory_efficient=memory_efficient, enhance_growth=enhance_growth)
         self.pad_multiple = self.transform.size_multiple
         self.h_a = HyperAnalysis(N)
         self.h_s = HyperSynthesis(N)
