@@ -141,7 +141,7 @@ def measure(net, x, coder_cls, repeats):
                 decompress=t_full_dec, y_bytes=len(data), y_hat=y_hat)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--image', type=Path, default=DEFAULT_IMAGE)
     parser.add_argument('--vectors', type=Path, default=DEFAULT_VECTORS)
@@ -151,7 +151,11 @@ def main(argv=None) -> int:
                         help='code only the top-left CROP x CROP pixels '
                         '(0: the whole image)')
     parser.add_argument('--json', type=Path, default=None)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if not args.image.exists():
         print(f'error: {args.image} does not exist; pass --image with a '
               'PNG (e.g. a Kodak image)', file=sys.stderr)

@@ -167,12 +167,12 @@ class CdfTable:
         with ``order`` the stable sort of ``indexes`` and each group the
         slice of ``order`` coded with that row, rows ascending."""
         order = np.argsort(indexes, kind='stable')
-        ordered = indexes[order]
-        bounds = np.flatnonzero(np.diff(ordered)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(ordered)]))
-        return order, [(int(ordered[a]), int(a), int(b))
-                       for a, b in zip(starts, ends)]
+        counts = np.bincount(indexes, minlength=len(self))
+        rows = np.flatnonzero(counts)
+        ends = np.cumsum(counts[rows])
+        starts = ends - counts[rows]
+        return order, list(zip(rows.tolist(), starts.tolist(),
+                               ends.tolist()))
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -315,11 +315,12 @@ class AnsDecoder:
         indexes = table.check_indexes(indexes)
         if not indexes.size:
             return np.zeros(0, dtype=np.int32)
-        decoded = np.empty(indexes.shape, dtype=np.int32)
         order, groups = table.groups(indexes)
-        for row, start, end in groups:
-            decoded[order[start:end]] = self._coder.decode(
-                table.row_model(row), end - start)
+        decode, model = self._coder.decode, table.row_model
+        decoded = np.empty(indexes.shape, dtype=np.int32)
+        decoded[order] = np.concatenate([
+            decode(model(row), end - start) for row, start, end in groups
+        ])
         max_values = table.max_values[indexes]
         if (decoded > max_values).any():
             raise BitstreamError('a decoded symbol lies outside its CDF '
