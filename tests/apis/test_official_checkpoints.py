@@ -33,7 +33,7 @@ def test_arch_table():
     ]
     for name, spec in OFFICIAL_ARCHS.items():
         assert spec['main'] in spec['parts'], name
-        assert spec['checkpoint'].endswith('.pth')
+        assert spec['checkpoint'].endswith(('.pth', '.pth.tar'))
         assert spec['description']
 
 

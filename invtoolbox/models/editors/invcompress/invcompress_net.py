@@ -65,6 +65,10 @@ class InvCompressNet(nn.Module):
             official 32). Default 32.
     """
 
+    #: the decoded image has the input's size (what the converters' arch
+    #: table reports as the scale)
+    scale = 1
+
     def __init__(self,
                  N: int = 192,
                  enhance_channels: int = 64,
