@@ -82,10 +82,12 @@ def _sorted_curve(rate, dist, name: str, fn: str,
             f'{fn}: the {name} curve has {rate.size} rates but {dist.size} '
             'distortion values; pass one of each per point')
     if rate.size < need:
+        hint = ('measure more points' if method == 'pchip' or rate.size < 2
+                else "measure more points or use method='pchip'")
         raise ValueError(
             f'{fn}: the {name} curve has {rate.size} point(s) but '
             f"method={method!r} needs at least {need} ('pchip' needs >= 2, "
-            "'cubic' >= 4); measure more points or use method='pchip'")
+            f"'cubic' >= 4); {hint}")
     if not (np.all(np.isfinite(rate)) and np.all(np.isfinite(dist))):
         raise ValueError(f'{fn}: the {name} curve holds a non-finite rate '
                          f'or distortion ({rate.tolist()}, {dist.tolist()})')
