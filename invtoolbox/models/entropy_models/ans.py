@@ -90,7 +90,7 @@ def _int_array(values, name: str) -> np.ndarray:
     if array.dtype.kind not in 'iu' and array.size:
         raise ValueError(f'{name} must hold integers, got dtype '
                          f'{array.dtype}; round and cast them first')
-    return array.astype(np.int64).reshape(-1)
+    return array.astype(np.int64, copy=False).reshape(-1)
 
 
 class CdfTable:
@@ -166,7 +166,9 @@ class CdfTable:
         """The batch grouped by row: ``(order, [(row, start, end), ...])``
         with ``order`` the stable sort of ``indexes`` and each group the
         slice of ``order`` coded with that row, rows ascending."""
-        order = np.argsort(indexes, kind='stable')
+        # (a stable sort of 16-bit keys is a radix sort in numpy)
+        keys = indexes.astype(np.int16) if len(self) < 2**15 else indexes
+        order = np.argsort(keys, kind='stable')
         counts = np.bincount(indexes, minlength=len(self))
         rows = np.flatnonzero(counts)
         ends = np.cumsum(counts[rows])
@@ -316,28 +318,29 @@ class AnsDecoder:
         if not indexes.size:
             return np.zeros(0, dtype=np.int32)
         order, groups = table.groups(indexes)
-        decode, model = self._coder.decode, table.row_model
+        decode = self._coder.decode
+        table.row_model(0)  # builds the models once
+        models = table._row_models
         decoded = np.empty(indexes.shape, dtype=np.int32)
         decoded[order] = np.concatenate([
-            decode(model(row), end - start) for row, start, end in groups
+            decode(models[row], end - start) for row, start, end in groups
         ])
+        # each row's model has exactly that row's symbols (escape last), so
+        # a decoded value always lies inside its table
         max_values = table.max_values[indexes]
-        if (decoded > max_values).any():
-            raise BitstreamError('a decoded symbol lies outside its CDF '
-                                 'table: the bitstream is corrupt or was '
-                                 'coded with other tables')
-        values = decoded.astype(np.int64)
         escaped = np.flatnonzero(decoded == max_values)
+        symbols = decoded + table.offsets[indexes]
         if escaped.size:
             raw = self._read_escapes(escaped.size)
-            values[escaped] = np.where(raw & 1, -(raw >> 1) - 1,
-                                       (raw >> 1) + max_values[escaped])
-        symbols = values + table.offsets[indexes]
-        if (symbols.min() < np.iinfo(np.int32).min
-                or symbols.max() > np.iinfo(np.int32).max):
-            raise BitstreamError('a decoded symbol does not fit in int32: '
-                                 'the bitstream is corrupt')
-        return symbols.astype(np.int32)
+            values = np.where(raw & 1, -(raw >> 1) - 1,
+                              (raw >> 1) + max_values[escaped])
+            full = values + table.offsets[indexes[escaped]]
+            if (full.min() < np.iinfo(np.int32).min
+                    or full.max() > np.iinfo(np.int32).max):
+                raise BitstreamError('a decoded symbol does not fit in '
+                                     'int32: the bitstream is corrupt')
+            symbols[escaped] = full
+        return symbols.astype(np.int32, copy=False)
 
     def finish(self) -> None:
         """Check the end marker and that every word was read.
