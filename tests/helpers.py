@@ -24,3 +24,21 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(msg + '; INVTB_REQUIRE_SHARED=1 forbids skipping')
         pytest.skip(msg)
     return path
+
+
+def keyed_vectors(name: str):
+    """``(vectors, state_dict)`` of a keyed-weight vector file of
+    ``../shared/vectors`` (e.g. ``'invcompress.pt'``): the file as
+    ``torch.load`` gives it and its official state dict rebuilt by the
+    ``keyed_weights.py`` beside it (see the vectors' README)."""
+    import importlib.util
+
+    import torch
+    path = shared_path('vectors', name)
+    vectors = torch.load(path, weights_only=True)
+    spec = importlib.util.spec_from_file_location(
+        'keyed_weights', path.parent / 'keyed_weights.py')
+    keyed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keyed)
+    return vectors, keyed.materialize(vectors['weights_recipe'],
+                                      vectors['seed'], vectors['state_dict'])

@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from ..errors import CodecFileError, InvToolboxError, ShapeError
+from ..models.base_models.learned_codec import codec_padding
 from ..utils import img2tensor, tensor2img
 from .checkpoint_io import write_file_atomic
 from .codec_file import (FINGERPRINT_BYTES, CodecFile, pack, read_codec_file,
@@ -94,18 +95,6 @@ def weights_fingerprint(module: nn.Module) -> bytes:
         digest.update(struct.pack('<Q', raw.nbytes))
         digest.update(raw)
     return digest.digest()[:FINGERPRINT_BYTES]
-
-
-def codec_padding(height: int, width: int,
-                  multiple: int) -> Tuple[int, int, int, int]:
-    """(top, bottom, left, right) zero padding that brings ``height`` x
-    ``width`` to multiples of ``multiple``, split evenly (the odd row or
-    column at the bottom / right), as the official InvCompress evaluation
-    pads."""
-    new_h = -(-height // multiple) * multiple
-    new_w = -(-width // multiple) * multiple
-    top, left = (new_h - height) // 2, (new_w - width) // 2
-    return top, new_h - height - top, left, new_w - width - left
 
 
 def _pad_multiple(model: nn.Module) -> int:

@@ -88,19 +88,10 @@ def official_invcompress_q1(root):
     it (a plain state dict with filled CDF tables): the vectors' official
     state dict (keyed weights, not trained ones), and ``photo.png``, a
     128x192 crop of a demo image."""
-    import importlib.util
-
     from PIL import Image
 
-    from tests.helpers import REPO_ROOT
-    vectors = torch.load(shared_path('vectors', 'invcompress.pt'),
-                         weights_only=True)
-    spec = importlib.util.spec_from_file_location(
-        'keyed_weights', shared_path('vectors', 'keyed_weights.py'))
-    keyed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(keyed)
-    state = keyed.materialize(vectors['weights_recipe'], vectors['seed'],
-                              vectors['state_dict'])
+    from tests.helpers import REPO_ROOT, keyed_vectors
+    _, state = keyed_vectors('invcompress.pt')
     _save(root / 'q1.pth.tar', state)
     Image.open(REPO_ROOT / 'demo' / 'kodim23_crop.png').crop(
         (0, 0, 192, 128)).save(root / 'photo.png')

@@ -1,27 +1,29 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """JPEG at the rate of a learned codec: the classical baseline of the
 InvCompress quick start."""
-import io
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from PIL import Image
 
 from invtoolbox.registry import METRICS
 from ..functional import ms_ssim, psnr
+from ..rate_distortion import get_baseline
 from .base_sample_wise_metric import get_field
 
 __all__ = ['JPEGSameRateBaseline', 'jpeg_at_rate']
 
+#: Pillow subsampling -> the rate-distortion baseline that codes with it
+_JPEG_BASELINES = {2: 'jpeg420', 0: 'jpeg444'}
+
 
 def _jpeg(img: np.ndarray, quality: int, subsampling: int):
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format='JPEG', quality=int(quality),
-                              subsampling=subsampling)
-    data = buf.getvalue()
-    return len(data), np.asarray(Image.open(io.BytesIO(data)).convert('RGB'))
+    if subsampling not in _JPEG_BASELINES:
+        raise ValueError(f'JPEGSameRateBaseline: subsampling must be 2 '
+                         f'(4:2:0) or 0 (4:4:4), got {subsampling!r}.')
+    data, decoded = get_baseline(_JPEG_BASELINES[subsampling])(img, quality)
+    return len(data), decoded
 
 
 def jpeg_at_rate(img: np.ndarray, max_bytes: float,

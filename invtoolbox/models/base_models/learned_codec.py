@@ -11,7 +11,19 @@ import torch
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
 
-__all__ = ['LearnedCodecMixin', 'match_parameter_names']
+__all__ = ['LearnedCodecMixin', 'match_parameter_names', 'codec_padding']
+
+
+def codec_padding(height: int, width: int,
+                  multiple: int) -> Tuple[int, int, int, int]:
+    """(top, bottom, left, right) zero padding that brings ``height`` x
+    ``width`` to multiples of ``multiple``, split evenly (the odd row or
+    column at the bottom / right), as the official InvCompress evaluation
+    pads."""
+    new_h = -(-height // multiple) * multiple
+    new_w = -(-width // multiple) * multiple
+    top, left = (new_h - height) // 2, (new_w - width) // 2
+    return top, new_h - height - top, left, new_w - width - left
 
 
 def match_parameter_names(name: str, patterns: Sequence[str]) -> bool:

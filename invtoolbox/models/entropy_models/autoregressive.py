@@ -132,20 +132,9 @@ class _ContextCoderBase:
         self.kernel_size = int(context_prediction.weight.shape[-1])
         self.padding = self.kernel_size // 2
         self.channels = int(context_prediction.weight.shape[1])
-        self._cdf_table = None
 
     def _table(self):
-        # built once per coder (the coder is bound to the current tables)
-        if self._cdf_table is None:
-            from .ans import CdfTable
-            gc = self.gaussian_conditional
-            if gc._quantized_cdf.numel() == 0:
-                raise ValueError(
-                    f'{type(self).__name__}: the Gaussian conditional has no '
-                    'CDF tables; call update() on the network first.')
-            self._cdf_table = CdfTable(gc._quantized_cdf, gc._cdf_length,
-                                       gc._offset)
-        return self._cdf_table
+        return self.gaussian_conditional.cdf_table()
 
     def _check(self, params: Tensor, y: Tensor = None) -> None:
         n = self.channels

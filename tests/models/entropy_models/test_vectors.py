@@ -2,7 +2,6 @@
 """EntropyBottleneck and GaussianConditional against the official
 InvCompress vectors (CompressAI 1.1.1 under the authors' code): tables,
 likelihoods, training noise, auxiliary loss, symbols and coded sizes."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -13,21 +12,14 @@ from invtoolbox.models.entropy_models import (AnsDecoder, AnsEncoder,
                                               GaussianConditional,
                                               get_scale_table)
 from invtoolbox.registry import ENTROPY_MODELS
-from tests.helpers import shared_path
+from tests.helpers import keyed_vectors
 
 TABLE_BUFFERS = ('_offset', '_quantized_cdf', '_cdf_length')
 
 
 @pytest.fixture(scope='module')
 def vectors():
-    path = shared_path('vectors', 'invcompress.pt')
-    data = torch.load(path, weights_only=True)
-    spec = importlib.util.spec_from_file_location(
-        'keyed_weights', path.parent / 'keyed_weights.py')
-    keyed_weights = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(keyed_weights)
-    state_dict = keyed_weights.materialize(data['weights_recipe'],
-                                           data['seed'], data['state_dict'])
+    data, state_dict = keyed_vectors('invcompress.pt')
     cases = {case['direction']: case for case in data['cases']}
     return state_dict, cases
 

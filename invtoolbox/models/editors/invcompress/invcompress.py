@@ -13,6 +13,7 @@ from torch import Tensor
 from ....registry import LOSSES, MODELS
 from ....structures import DataSample
 from ...base_models import BaseEditModel, LearnedCodecMixin, ModuleCfg
+from ...base_models.learned_codec import codec_padding
 
 __all__ = [
     'InvCompress', 'LAMBDAS_MSE', 'LAMBDAS_MS_SSIM', 'CHANNELS_PER_QUALITY',
@@ -49,12 +50,7 @@ def pad_to_multiple(x: Tensor, multiple: int):
     """Zero-pad ``(N, C, H, W)`` evenly on both sides to multiples of
     ``multiple`` (the official ``eval_model``); returns ``(padded, (top,
     bottom, left, right))``."""
-    h, w = x.shape[-2:]
-    new_h = (h + multiple - 1) // multiple * multiple
-    new_w = (w + multiple - 1) // multiple * multiple
-    left = (new_w - w) // 2
-    top = (new_h - h) // 2
-    pads = (top, new_h - h - top, left, new_w - w - left)
+    pads = codec_padding(x.shape[-2], x.shape[-1], multiple)
     if not any(pads):
         return x, pads
     return F.pad(x, (pads[2], pads[3], pads[0], pads[1])), pads

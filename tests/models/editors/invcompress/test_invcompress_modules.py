@@ -10,7 +10,6 @@ strictly into our modules, and every stage is compared with
 ``max(1e-5, 4 x f64_drift)`` (the vectors' notes): the drift is how much a
 float64 run of the official code moves each output.
 """
-import importlib.util
 
 import pytest
 import torch
@@ -26,7 +25,7 @@ from invtoolbox.models.entropy_models.hyperprior import (EntropyParameters,
                                                          HyperAnalysis,
                                                          HyperSynthesis)
 from invtoolbox.models.inn import Invertible1x1Conv, RealNVPCoupling
-from tests.helpers import shared_path
+from tests.helpers import keyed_vectors
 
 #: official quality-1 parameter count (reference study B1 and the vectors)
 Q1_PARAMS = 43_264_827
@@ -34,19 +33,18 @@ OFFICIAL_KEYS = 476
 
 
 @pytest.fixture(scope='module')
-def vectors():
-    return torch.load(shared_path('vectors', 'invcompress.pt'),
-                      weights_only=True)
+def keyed():
+    return keyed_vectors('invcompress.pt')
 
 
 @pytest.fixture(scope='module')
-def official_sd(vectors):
-    path = shared_path('vectors', 'keyed_weights.py')
-    spec = importlib.util.spec_from_file_location('keyed_weights', path)
-    keyed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(keyed)
-    return keyed.materialize(vectors['weights_recipe'], vectors['seed'],
-                             vectors['state_dict'])
+def vectors(keyed):
+    return keyed[0]
+
+
+@pytest.fixture(scope='module')
+def official_sd(keyed):
+    return keyed[1]
 
 
 @pytest.fixture(scope='module')

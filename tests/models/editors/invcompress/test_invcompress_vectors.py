@@ -5,7 +5,6 @@ train forward passes (likelihoods, x_hat, bpp, losses), the real
 ``compress`` (the coded symbols, CDF indexes and autoregressive means are
 the official ones; the bitstream length within 2 % of the official rANS
 strings) and ``decompress`` (the official decoded image within 2e-4)."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from invtoolbox.models.editors.invcompress import InvCompressNet
 from invtoolbox.models.editors.invcompress.invcompress import InvCompress
 from invtoolbox.models.entropy_models import (AnsDecoder, AnsEncoder,
                                               SerialContextCoder)
-from tests.helpers import shared_path
+from tests.helpers import keyed_vectors
 
 
 def _tol(vectors, case, name):
@@ -24,19 +23,18 @@ def _tol(vectors, case, name):
 
 
 @pytest.fixture(scope='module')
-def vectors():
-    return torch.load(shared_path('vectors', 'invcompress.pt'),
-                      weights_only=True)
+def keyed():
+    return keyed_vectors('invcompress.pt')
 
 
 @pytest.fixture(scope='module')
-def official_sd(vectors):
-    path = shared_path('vectors', 'keyed_weights.py')
-    spec = importlib.util.spec_from_file_location('keyed_weights', path)
-    keyed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(keyed)
-    return keyed.materialize(vectors['weights_recipe'], vectors['seed'],
-                             vectors['state_dict'])
+def vectors(keyed):
+    return keyed[0]
+
+
+@pytest.fixture(scope='module')
+def official_sd(keyed):
+    return keyed[1]
 
 
 @pytest.fixture(scope='module')
