@@ -11,10 +11,11 @@ from .isp_baseline import SyntheticISPBaseline
 from .jpeg_same_rate import JPEGSameRateBaseline, jpeg_at_rate
 from .ric import RICMetric
 from .ssim import SSIM
+from .views import ViewPSNR, ViewSSIM
 
 __all__ = [
     'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
     'BPP', 'InvertibilityError', 'invertibility_error', 'BicubicBaselinePSNR',
     'RICMetric', 'SyntheticISPBaseline', 'JPEGSameRateBaseline',
-    'jpeg_at_rate'
+    'jpeg_at_rate', 'ViewPSNR', 'ViewSSIM'
 ]

@@ -401,15 +401,23 @@ class DiffJPEG(nn.Module):
         """DCT -> quantise -> round -> dequantise -> IDCT of one ``(N, H, W)``
         plane (``H, W`` multiples of 8), values in ``[0, 255]``."""
         n, h, w = plane.shape
-        blocks = plane.reshape(n, h // 8, 8, w // 8,
-                               8).permute(0, 1, 3, 2, 4).reshape(n, -1, 64)
-        coeffs = const['dct_scale'] * torch.matmul(blocks - 128,
-                                                   const['dct_matrix'])
-        coeffs = self.round_fn(coeffs / table) * table
+        coeffs = self.round_fn(self._scaled_dct(plane, table, const)) * table
         coeffs = coeffs * const['idct_alpha']
         blocks = 0.25 * torch.matmul(coeffs, const['idct_matrix']) + 128
         return blocks.reshape(n, h // 8, w // 8, 8,
                               8).permute(0, 1, 3, 2, 4).reshape(n, h, w)
+
+    @staticmethod
+    def _scaled_dct(plane: torch.Tensor, table: torch.Tensor,
+                    const: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """8x8 block DCT of ``(N, H, W)`` divided by the table: the values
+        that are rounded, ``(N, blocks, 64)`` in raster block order."""
+        n, h, w = plane.shape
+        blocks = plane.reshape(n, h // 8, 8, w // 8,
+                               8).permute(0, 1, 3, 2, 4).reshape(n, -1, 64)
+        coeffs = const['dct_scale'] * torch.matmul(blocks - 128,
+                                                   const['dct_matrix'])
+        return coeffs / table
 
     def _upsample(self, plane: torch.Tensor) -> torch.Tensor:
         fy, fx = self.chroma_factor
@@ -422,6 +430,49 @@ class DiffJPEG(nn.Module):
         n, h, w = plane.shape
         return plane[:, :, None, :,
                      None].expand(n, h, fy, w, fx).reshape(n, h * fy, w * fx)
+
+    def coefficients(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The quantised DCT coefficients of ``x`` before rounding.
+
+        Returns ``{'y', 'cb', 'cr'}``, each ``(N, blocks, 8, 8)``: the 8x8
+        DCT of each block divided by the scaled table, blocks in raster
+        order (block ``(i, j)`` is index ``i * W / 8 + j`` of its plane),
+        entry ``[u][v]`` with ``u`` the vertical frequency. Rounding them
+        gives the integers a JPEG file would store (for this simulator's
+        tables). ``x``: ``(N, 3, H, W)`` in [0, 1], ``H, W`` multiples of
+        the MCU (no padding here).
+        """
+        check_image_tensor(x, type(self).__name__)
+        if x.shape[2] % self.mcu[0] or x.shape[3] % self.mcu[1]:
+            raise ValueError(
+                f'{type(self).__name__}.coefficients: the size '
+                f'{tuple(x.shape[2:])} is not a multiple of the '
+                f'{self.mcu[0]}x{self.mcu[1]} MCU; crop or pad it first.')
+        x = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+        const = self._constants(x.device, x.dtype)
+        luma, chroma = self._ycbcr_planes(x, const)
+        out = {'y': self._scaled_dct(luma, const['luma_table'], const)}
+        for i, name in enumerate(('cb', 'cr')):
+            out[name] = self._scaled_dct(chroma[:, i], const['chroma_table'],
+                                         const)
+        return {k: v.reshape(v.shape[0], -1, 8, 8) for k, v in out.items()}
+
+    def _ycbcr_planes(self, x: torch.Tensor, const: Dict[str, torch.Tensor]):
+        """RGB in [0, 1] -> the luma plane ``(N, H, W)`` and the subsampled
+        chroma planes ``(N, 2, H / fy, W / fx)``, in [0, 255]."""
+        # RGB -> YCbCr, channel-last as the official tensordot
+        ycbcr = torch.matmul((x * 255).permute(0, 2, 3, 1),
+                             const['rgb_to_ycbcr']) + const['ycbcr_shift']
+        if self.round_ycbcr:
+            ycbcr = round_ste(ycbcr)
+        fy, fx = self.chroma_factor
+        chroma = ycbcr[..., 1:].permute(0, 3, 1, 2)
+        if fy > 1 or fx > 1:
+            chroma = F.avg_pool2d(chroma,
+                                  kernel_size=(fy, fx),
+                                  stride=(fy, fx),
+                                  count_include_pad=False)
+        return ycbcr[..., 0], chroma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """JPEG-compress and decompress ``x`` (see the class docstring)."""
@@ -437,19 +488,7 @@ class DiffJPEG(nn.Module):
             x = F.pad(x, (0, pad_w, 0, pad_h), mode='replicate')
 
         const = self._constants(x.device, dtype)
-        # RGB -> YCbCr, channel-last as the official tensordot
-        ycbcr = torch.matmul((x * 255).permute(0, 2, 3, 1),
-                             const['rgb_to_ycbcr']) + const['ycbcr_shift']
-        if self.round_ycbcr:
-            ycbcr = round_ste(ycbcr)
-        luma = ycbcr[..., 0]
-        fy, fx = self.chroma_factor
-        chroma = ycbcr[..., 1:].permute(0, 3, 1, 2)
-        if fy > 1 or fx > 1:
-            chroma = F.avg_pool2d(chroma,
-                                  kernel_size=(fy, fx),
-                                  stride=(fy, fx),
-                                  count_include_pad=False)
+        luma, chroma = self._ycbcr_planes(x, const)
         luma = self._code_plane(luma, const['luma_table'], const)
         cb = self._upsample(
             self._code_plane(chroma[:, 0], const['chroma_table'], const))

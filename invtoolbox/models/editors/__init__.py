@@ -6,3 +6,4 @@ from .sain import *  # noqa: F401,F403
 from .iicnet import *  # noqa: F401,F403
 from .invisp import *  # noqa: F401,F403
 from .invcompress import *  # noqa: F401,F403
+from .novelview import *  # noqa: F401,F403

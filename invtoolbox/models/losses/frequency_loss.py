@@ -39,6 +39,12 @@ class FrequencyLoss(nn.Module):
             spectral element), ``'sum'`` or ``'none'`` (element-wise
             ``|X - Y| ** 2`` of shape ``(N, C, H, W // 2 + 1)``).
             Default: ``'batch_sum'``.
+        norm (str): the FFT normalisation, ``'backward'`` (official IICNet:
+            unnormalised, values grow with ``H * W``) or ``'ortho'``
+            (divided by ``sqrt(H * W)``: a ``'mean'`` loss is then on the
+            scale of the pixel-domain squared error whatever the image
+            size; used by the novel-view model, whose official FFT loss was
+            not released). Default: ``'backward'``.
 
     Shapes:
         ``pred``, ``target``: ``(N, C, H, W)`` float, same shape.
@@ -46,10 +52,15 @@ class FrequencyLoss(nn.Module):
 
     def __init__(self,
                  loss_weight: float = 1.0,
-                 reduction: str = 'batch_sum') -> None:
+                 reduction: str = 'batch_sum',
+                 norm: str = 'backward') -> None:
         super().__init__()
         self.loss_weight = float(loss_weight)
         self.reduction = check_reduction(reduction, 'FrequencyLoss')
+        if norm not in ('backward', 'ortho'):
+            raise ValueError("FrequencyLoss: norm must be 'backward' or "
+                             f"'ortho', got {norm!r}.")
+        self.norm = norm
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """Compute the loss (see the class docstring)."""
@@ -63,11 +74,11 @@ class FrequencyLoss(nn.Module):
         # Two transforms, then the difference, as the official code does
         # (rfft2 of the difference is equal up to float32 rounding).
         diff = (
-            torch.view_as_real(torch.fft.rfft2(pred, norm='backward')) -
-            torch.view_as_real(torch.fft.rfft2(target, norm='backward')))
+            torch.view_as_real(torch.fft.rfft2(pred, norm=self.norm)) -
+            torch.view_as_real(torch.fft.rfft2(target, norm=self.norm)))
         loss = diff.square().sum(dim=-1)
         return self.loss_weight * reduce_loss(loss, self.reduction)
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, '
-                f"reduction='{self.reduction}'")
+                f"reduction='{self.reduction}', norm='{self.norm}'")
