@@ -52,10 +52,12 @@ def test_make_synthetic_mpi(tmp_path):
     assert cv2.imread(str(frame / 'mpi_rgb_00.png')).shape == (16, 32, 3)
     first = (frame / 'mpi_rgb_00.png').read_bytes()
 
+    os.remove(frame / 'mpi_rgb_00.png')  # an interrupted run: made again
     again = _run(src, out, '--scenes-per-image', '2', '--size', '16', '32',
                  '--num-planes', '8', '--num-layers', '1', '2', '--seed', '1')
     assert again.returncode == 0, again.stderr
-    assert '(0 made, 4 kept' in again.stdout
+    assert '(1 made, 3 kept' in again.stdout
+    assert (frame / 'mpi_rgb_00.png').read_bytes() == first
 
     other = _run(src, out, '--size', '16', '32', '--num-planes', '8',
                  '--num-layers', '1', '2')

@@ -49,12 +49,19 @@ def parse_args(argv=None):
 
 
 def _record(folder):
-    path = osp.join(osp.dirname(folder), SCENE_FILE)
+    """The scene's record (a dict), read after generation."""
+    with open(osp.join(osp.dirname(folder), SCENE_FILE),
+              encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def _stamp(folder):
+    """Identifies the record file: it is replaced when a scene is made."""
     try:
-        with open(path, encoding='utf-8') as handle:
-            return handle.read()
+        stat = os.stat(osp.join(osp.dirname(folder), SCENE_FILE))
     except OSError:
         return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def main(argv=None):
@@ -67,7 +74,7 @@ def main(argv=None):
         if osp.isdir(args.out_dir):
             for scene in os.listdir(args.out_dir):
                 folder = osp.join(args.out_dir, scene, FRAME)
-                before[folder] = _record(folder)
+                before[folder] = _stamp(folder)
         folders = generate_synthetic_mpis(
             args.src_dir, args.out_dir,
             scenes_per_image=args.scenes_per_image, size=tuple(args.size),
@@ -78,13 +85,13 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     print(f'{"scene":<28} {"source":<24} layer planes (coverage)')
     for folder in folders:
-        record = json.loads(_record(folder))
+        record = _record(folder)
         layers = ', '.join(
             f'{p} ({c:.0%})'
             for p, c in zip(record['layer_planes'], record['coverage']))
         print(f'{osp.basename(osp.dirname(folder)):<28} '
               f'{record["source"]:<24} {layers}')
-    made = sum(before.get(f) != _record(f) for f in folders)
+    made = sum(before.get(f) != _stamp(f) for f in folders)
     h, w = args.size
     print(f'{len(folders)} scenes of {args.num_planes} planes, {h}x{w}, in '
           f'{args.out_dir} ({made} made, {len(folders) - made} kept; '
