@@ -322,7 +322,9 @@ def generate_synthetic_mpis(src_root: str,
     ``scenes_per_image`` raised later, and several processes (DDP ranks)
     may run this at once: every file is written to a temporary name and
     renamed, the processes write identical bytes, and a reader never sees a
-    partial file.
+    partial file. (The scene files are not fsync'ed, which would take
+    minutes on some disks: after a power cut, remove ``out_root`` and run
+    again.)
 
     Args:
         src_root (str): folder of photographs (png, jpg, ...; not
@@ -422,14 +424,14 @@ def generate_synthetic_mpis(src_root: str,
             rng = np.random.default_rng(record['seed'])
             ref, mpi = make_synthetic_scene([photos[name]] + others, rng,
                                             size, num_planes, num_layers)
-            write_mpi_folder(folder, ref, mpi, overwrite=True)
+            write_mpi_folder(folder, ref, mpi, overwrite=True, fsync=False)
             alpha = mpi[1:, :, :, 3]
             layers = [int(i) + 1 for i in np.flatnonzero(alpha.any((1, 2)))]
             record.update(
                 layer_planes=layers,
                 coverage=[round(float(alpha[i - 1].mean()) / 255, 4)
                           for i in layers])
-            write_bytes_atomic(record_path, _json_bytes(record))
+            write_bytes_atomic(record_path, _json_bytes(record), fsync=False)
     if overwrite:
         for entry in sorted(os.listdir(out_root)):
             path = osp.join(out_root, entry)
