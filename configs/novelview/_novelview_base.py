@@ -73,7 +73,8 @@ vgg_perceptual_loss = dict(
 mpi_meta_keys = ('key', 'img_path', 'ori_shape', 'sample_idx')
 train_pipeline = [
     dict(type='LoadMPIFromFolder'),
-    dict(type='MPIResizeCrop', size=(256, 256), max_resize_ratio=0.2),
+    dict(type='MPIResizeCrop', size=(256, 256), max_resize_ratio=0.2,
+         small_source='skip'),
     dict(type='PackMPIInputs', meta_keys=mpi_meta_keys),
 ]
 test_pipeline = [
