@@ -12,6 +12,7 @@ from .crop import CenterCrop, ModCrop, PairedRandomCrop
 from .formatting import PackInputs, image_to_tensor
 from .generate_lr import GenerateBicubicLR, GenerateGreyReference
 from .loading import LoadImageFromFile
+from .mpi import LoadMPIFromFolder, MPIFlip, MPIResizeCrop, PackMPIInputs
 from .multi_image import (CenterCropImages, GenerateDualView, LoadImages,
                           ModCropImages, PackImages, RandomCropImages,
                           ResizeImages)
@@ -23,5 +24,6 @@ __all__ = [
     'PackInputs', 'image_to_tensor',
     'LoadImages', 'RandomCropImages', 'CenterCropImages', 'ModCropImages',
     'ResizeImages', 'GenerateDualView', 'PackImages', 'LoadRAWFromFile',
-    'LoadSRGBTarget', 'RandomRot90Flip'
+    'LoadSRGBTarget', 'RandomRot90Flip', 'LoadMPIFromFolder', 'MPIResizeCrop',
+    'MPIFlip', 'PackMPIInputs'
 ]
