@@ -226,3 +226,65 @@ class RestorationVisualizer(Visualizer):
         if out_file is not None:
             mmcv.imwrite(grid[..., ::-1], out_file)
         return grid
+
+
+def make_novel_view_grid(reference: Any,
+                         embedding: Any,
+                         gt_views: Optional[Any] = None,
+                         pred_views: Optional[Any] = None,
+                         num_views: int = 3,
+                         error_scale: float = 10.,
+                         padding: int = 2,
+                         pad_value: float = 1.) -> np.ndarray:
+    """The picture of one novel-view sample, three rows of ``num_views``
+    panels:
+
+    1. the reference, the embedding (as decoded from its JPEG), and
+       ``error_scale * |embedding - reference|`` (grey);
+    2. views rendered from the ground-truth MPI;
+    3. the same views rendered from the MPI decoded from the JPEG.
+
+    Rows 2 and 3 show ``num_views`` of the ``(V, 3, H, W)`` views, evenly
+    spread over them (first and last included); they are left out when the
+    views are None.
+
+    Returns:
+        np.ndarray: uint8 RGB image.
+    """
+    ref = _to_chw(reference, 'make_novel_view_grid: reference')
+    emb = _to_chw(embedding, 'make_novel_view_grid: embedding')
+    if ref.shape != emb.shape:
+        raise ShapeError(
+            f'make_novel_view_grid: embedding {tuple(emb.shape)} and '
+            f'reference {tuple(ref.shape)} differ in size')
+    error = ((emb - ref).abs().mean(0, keepdim=True) * error_scale).clamp(
+        0, 1).expand(3, -1, -1)
+    rows = [[ref.clamp(0, 1), emb.clamp(0, 1), error]]
+    if gt_views is not None and pred_views is not None:
+        count = min(int(num_views), len(gt_views))
+        last = len(gt_views) - 1
+        picks = sorted({round(i * last / max(count - 1, 1))
+                        for i in range(count)})
+        for views in (gt_views, pred_views):
+            rows.append([
+                _to_chw(views[i], 'make_novel_view_grid: view').clamp(0, 1)
+                for i in picks
+            ])
+    height, width = ref.shape[-2:]
+    columns = max(len(r) for r in rows)
+    blank = torch.full((3, height, width), float(pad_value))
+    lines = []
+    for row in rows:
+        row = row + [blank] * (columns - len(row))
+        parts = []
+        for panel in row:
+            parts += [panel,
+                      torch.full((3, height, padding), float(pad_value))]
+        lines.append(torch.cat(parts[:-1] if padding else row, dim=2))
+    out = []
+    for line in lines:
+        out += [line, torch.full((3, padding, line.shape[-1]),
+                                 float(pad_value))]
+    grid = torch.cat(out[:-1] if padding else lines, dim=1)
+    return np.ascontiguousarray(
+        (grid * 255.).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())

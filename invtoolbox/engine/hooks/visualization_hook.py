@@ -8,6 +8,7 @@ import re
 from typing import Any, Optional, Sequence
 
 import mmcv
+import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -192,22 +193,9 @@ class VisualizationHook(Hook):
         for index, sample in enumerate(list(samples)[:limit]):
             fallback = inputs[index] if inputs is not None and index < len(
                 inputs) else None
-            gt, restored, lr = pick_restoration_images(
-                sample, self.gt_key, self.pred_key, self.lr_keys, fallback)
             key = self._key(sample, fallback, index)
-            if gt is None or restored is None:
-                missing = self.gt_key if gt is None else self.pred_key
-                self._warn_once(
-                    f'VisualizationHook: sample {key!r} has no {missing!r}; '
-                    'skipping it (set gt_key / pred_key to the fields of the '
-                    "model's outputs)")
-                continue
-            try:
-                grid = make_restoration_grid(
-                    gt, restored, lr, error_scale=self.error_scale)
-            except ValueError as err:  # e.g. restoration of another size
-                self._warn_once(f'VisualizationHook: sample {key!r} skipped: '
-                                f'{err}')
+            grid = self.make_grid(sample, fallback, key)
+            if grid is None:
                 continue
             name = _safe_name(key)
             if name in used:  # the same image twice in a training batch
@@ -217,6 +205,29 @@ class VisualizationHook(Hook):
                          osp.join(out_dir, f'{name}_{step}.png'))
             tag = f'{subdir}_{name}' if subdir else name
             runner.visualizer.add_image(tag, grid, step=step)
+
+    def make_grid(self, sample: Any, fallback: Any,
+                  key: str) -> Optional[np.ndarray]:
+        """The uint8 RGB picture of one output sample (``fallback``: the
+        batch's input sample), or None (after a one-time warning) when the
+        sample lacks what the picture needs. Subclasses draw other
+        pictures by overriding this."""
+        gt, restored, lr = pick_restoration_images(
+            sample, self.gt_key, self.pred_key, self.lr_keys, fallback)
+        name = type(self).__name__
+        if gt is None or restored is None:
+            missing = self.gt_key if gt is None else self.pred_key
+            self._warn_once(
+                f'{name}: sample {key!r} has no {missing!r}; skipping it '
+                "(set gt_key / pred_key to the fields of the model's "
+                'outputs)')
+            return None
+        try:
+            return make_restoration_grid(
+                gt, restored, lr, error_scale=self.error_scale)
+        except ValueError as err:  # e.g. restoration of another size
+            self._warn_once(f'{name}: sample {key!r} skipped: {err}')
+            return None
 
     @staticmethod
     def _key(sample: Any, fallback: Any, index: int) -> str:

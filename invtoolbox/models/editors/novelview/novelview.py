@@ -143,7 +143,10 @@ class NovelViewJPEG(BaseEditModel):
         perceptual_loss (dict, optional): ``PerceptualLoss`` config for the
             embedding and the renders, e.g. the official VGG19 relu1_1 ..
             relu5_1 with weights 1/32 .. 1, L1, inputs in [-1, 1] without
-            ImageNet normalisation (see the configs). Default: None (off).
+            ImageNet normalisation (see the configs). Built at the first
+            training iteration (so testing and inference need no VGG file),
+            frozen, and not part of the model's state dict. Default: None
+            (off).
         fft_loss (dict, optional): Default: ``FrequencyLoss(norm='ortho',
             reduction='mean')``.
         gan_loss (dict): Default: ``GANLoss(gan_type='lsgan')``.
@@ -227,8 +230,11 @@ class NovelViewJPEG(BaseEditModel):
         self.test_renderer = self.build(MODELS, self._planes(test_renderer),
                                         'test_renderer')
         self.pixel_loss = self.build(LOSSES, pixel_loss, 'pixel_loss')
-        self.perceptual_loss = self.build(LOSSES, perceptual_loss,
-                                          'perceptual_loss')
+        # built at the first training iteration and kept out of the model's
+        # modules: the VGG weights are the user's file, not model weights
+        # (no checkpoint bloat, no VGG file needed to test or run the model)
+        self._perceptual_cfg = perceptual_loss
+        self._perceptual_module: Optional[nn.Module] = None
         self.fft_loss = self.build(LOSSES, fft_loss, 'fft_loss')
         self.gan_loss = self.build(LOSSES, gan_loss, 'gan_loss')
         self.test_codec = self.build(DEGRADATIONS, self.test_cfg['codec'],
@@ -324,6 +330,21 @@ class NovelViewJPEG(BaseEditModel):
             return out.images * 2 - 1, list(out.num_bytes)
         return self.test_codec(x) * 2 - 1, None
 
+    @property
+    def perceptual_loss(self) -> Optional[nn.Module]:
+        """The perceptual loss (None when off), built on first use on the
+        generator's device, frozen, not registered as a submodule."""
+        if self._perceptual_cfg is None:
+            return None
+        if self._perceptual_module is None:
+            module = self.build(LOSSES, self._perceptual_cfg,
+                                'perceptual_loss')
+            for param in module.parameters():
+                param.requires_grad_(False)
+            self._perceptual_module = module.eval()
+        device = next(self.generator.parameters()).device
+        return self._perceptual_module.to(device)
+
     def _perceptual(self, pred: Tensor, target: Tensor) -> Tensor:
         # the official VGGLoss halves images wider than 500 px first
         while pred.shape[-1] > 500:
@@ -346,7 +367,7 @@ class NovelViewJPEG(BaseEditModel):
         losses: Dict[str, Tensor] = {}
         losses['loss_ref_pix'] = cfg['ref_pix'] * self.pixel_loss(
             embedding, ref)
-        if self.perceptual_loss is not None:
+        if self._perceptual_cfg is not None:
             losses['loss_ref_vgg'] = cfg['ref_vgg'] * self._perceptual(
                 embedding, ref)
         else:
@@ -371,7 +392,7 @@ class NovelViewJPEG(BaseEditModel):
                 target = self.train_renderer(mpi, poses)
             losses['loss_render_pix'] = cfg['render_pix'] * self.pixel_loss(
                 view, target)
-            if self.perceptual_loss is not None:
+            if self._perceptual_cfg is not None:
                 losses['loss_render_vgg'] = cfg[
                     'render_vgg'] * self._perceptual(view, target)
         return losses, embedding
