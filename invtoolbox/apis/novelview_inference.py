@@ -45,7 +45,7 @@ from torch import Tensor
 
 from ..errors import InvToolboxError
 from ..models.degradations._utils import check_quality
-from ..models.editors.novelview import check_pose, over_composite, pose_matrix
+from ..models.editors.novelview import check_pose, pose_matrix
 from .checkpoint_io import default_file_mode, write_file_atomic
 from .codec_inference import weights_fingerprint
 
@@ -177,14 +177,14 @@ def _device(model) -> torch.device:
 
 def _rgb_to_tensor(image: np.ndarray, device) -> Tensor:
     """uint8 ``(H, W, 3)`` -> ``(1, 3, H, W)`` in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1)
     return (x.float() / 127.5 - 1)[None].to(device)
 
 
 def _mpi_to_tensor(mpi: np.ndarray, device) -> Tensor:
     """uint8 ``(P, H, W, 4)`` -> ``(1, P, 4, H, W)``: RGB in [-1, 1], alpha
     in [0, 1] (the official ranges)."""
-    x = torch.from_numpy(np.ascontiguousarray(mpi)).permute(0, 3, 1, 2)
+    x = torch.from_numpy(np.array(mpi, np.uint8)).permute(0, 3, 1, 2)
     x = x.float() / 255
     x = torch.cat([x[:, :3] * 2 - 1, x[:, 3:]], dim=1)
     return x[None].to(device)
