@@ -357,8 +357,8 @@ def config_model_class(config):
     from invtoolbox.utils import register_all_modules
     path = Path(config)
     if not path.is_file():
-        raise FileNotFoundError(f'config {config!r} not found; pass a config '
-                                'file such as configs/novelview/...py.')
+        raise FileNotFoundError(f'config {config!r} not found; pass a model '
+                                'config file (configs/<algorithm>/...py).')
     try:
         cfg = Config.fromfile(str(path))
     except (SyntaxError, NameError, KeyError, TypeError, ImportError,
@@ -445,9 +445,9 @@ def run_novel_view_render(args) -> int:
                 if getattr(args, name) is not None]
     if ext == '.png':
         if animated:
-            raise InferError(f'{", ".join(animated)} make an animation; '
-                             'name the output .gif or .mp4 (a .png is one '
-                             'view, at --pose).')
+            raise InferError(f'{", ".join(animated)}: only for an '
+                             'animation; name the output .gif or .mp4 (a '
+                             '.png is one view, at --pose).')
         if args.pose is not None and len(args.pose) not in (3, 6):
             raise InferError(f'--pose takes 3 numbers (TX TY TZ) or 6 (TX '
                              f'TY TZ RX RY RZ), got {len(args.pose)}.')
