@@ -12,7 +12,7 @@
 _base_ = ['./_novelview_base.py']
 
 data_root = 'data/realestate10k_mpi'
-model = dict(perceptual_loss=_base_.vgg_perceptual_loss)
+model = dict(perceptual_loss=dict(_base_.vgg_perceptual_loss, _delete_=True))
 
 train_dataloader = dict(
     batch_size=1,

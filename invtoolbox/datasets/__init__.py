@@ -8,6 +8,8 @@ from .mpi_dataset import (MPI_ID_LISTS, MPIFolderDataset, MPIFolderError,
 from .multi_image_datasets import (ImageGroupDataset, MultiFolderDataset,
                                    StereoPairDataset, VideoClipDataset)
 from .paired_image_dataset import PairedImageDataset
+from .synthetic_mpi import (SyntheticMPIDataset, generate_synthetic_mpis,
+                            make_synthetic_scene)
 from .synthetic_raw_dataset import SyntheticRAWDataset
 from .transforms import (Flip, GenerateBicubicLR, LoadImageFromFile,
                          LoadMPIFromFolder, ModCrop, MPIFlip, MPIResizeCrop,
@@ -24,5 +26,6 @@ __all__ = [
     'ImageGroupDataset', 'FiveKRAWDataset', 'RAWFolderDataset',
     'SyntheticRAWDataset', 'MPIFolderDataset', 'MPIFolderError',
     'MPI_ID_LISTS', 'find_mpi_planes', 'read_mpi_folder', 'write_mpi_folder',
+    'SyntheticMPIDataset', 'make_synthetic_scene', 'generate_synthetic_mpis',
     'LoadMPIFromFolder', 'MPIResizeCrop', 'MPIFlip', 'PackMPIInputs'
 ]

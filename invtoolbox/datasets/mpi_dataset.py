@@ -274,17 +274,21 @@ def _encode_png(img: np.ndarray, path: str) -> bytes:
     return buf.tobytes()
 
 
-def write_bytes_atomic(path: str, content: bytes) -> None:
+def write_bytes_atomic(path: str, content: bytes, fsync: bool = True) -> None:
     """Write ``content`` to a hidden temporary file next to ``path`` and
     rename it onto ``path``: a reader (another rank, another process) sees
-    the old file, no file, or the whole new one, never part of it. Not
-    fsync'ed (the files written this way can be made again)."""
+    the old file, no file, or the whole new one, never part of it.
+    ``fsync=False`` skips flushing the file to the disk before the rename
+    (for files that can be made again, e.g. a cache of synthetic data)."""
     folder = osp.dirname(osp.abspath(path))
     fd, tmp = tempfile.mkstemp(
         prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=folder)
     try:
         with os.fdopen(fd, 'wb') as handle:
             handle.write(content)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -302,7 +306,7 @@ def plane_names(num_planes: int) -> Tuple[List[str], List[str]]:
 
 
 def write_mpi_folder(folder: str, ref: np.ndarray, mpi: np.ndarray,
-                     overwrite: bool = False) -> str:
+                     overwrite: bool = False, fsync: bool = True) -> str:
     """Write an MPI in the official layout (see :func:`read_mpi_folder`).
 
     ``src_image_0.png``, ``mpi_rgb_XX.png`` and ``mpi_alpha_XX.png``
@@ -319,6 +323,8 @@ def write_mpi_folder(folder: str, ref: np.ndarray, mpi: np.ndarray,
             the farthest.
         overwrite (bool): replace an MPI already in ``folder``. Default:
             False.
+        fsync (bool): flush every file to the disk before it is renamed
+            into place (see :func:`write_bytes_atomic`). Default: True.
 
     Returns:
         str: ``folder``.
@@ -354,15 +360,16 @@ def write_mpi_folder(folder: str, ref: np.ndarray, mpi: np.ndarray,
     rgb_names, alpha_names = plane_names(mpi.shape[0])
     write_bytes_atomic(
         osp.join(folder, REF_IMAGE),
-        _encode_png(np.ascontiguousarray(ref[:, :, ::-1]), folder))
+        _encode_png(np.ascontiguousarray(ref[:, :, ::-1]), folder), fsync)
     for plane, rgb_name, alpha_name in zip(mpi, rgb_names, alpha_names):
         path = osp.join(folder, rgb_name)
         write_bytes_atomic(
             path,
-            _encode_png(np.ascontiguousarray(plane[:, :, 2::-1]), path))
+            _encode_png(np.ascontiguousarray(plane[:, :, 2::-1]), path), fsync)
         path = osp.join(folder, alpha_name)
         write_bytes_atomic(
-            path, _encode_png(np.ascontiguousarray(plane[:, :, 3]), path))
+            path, _encode_png(np.ascontiguousarray(plane[:, :, 3]), path),
+            fsync)
     keep = set(rgb_names) | set(alpha_names) | {REF_IMAGE}
     for name in old:
         if name not in keep:

@@ -21,6 +21,7 @@ from invtoolbox.datasets import mpi_dataset
 from invtoolbox.errors import DataError, InvToolboxError
 from invtoolbox.models.data_preprocessors import DataPreprocessor
 from invtoolbox.registry import DATASETS, TRANSFORMS
+from invtoolbox.structures import DataSample
 
 LOAD = [dict(type='LoadMPIFromFolder')]
 
@@ -506,6 +507,8 @@ def test_data_preprocessor_gives_the_official_ranges(tmp_path, keep_uint8):
                                    std=(0.5, 0.5, 0.5, 1.0))))
     out = preprocessor(batch)
     assert out['inputs'].shape == (2, 3, 16, 32)
+    assert DataSample.stack(out['data_samples'],
+                            'gt_mpi').shape == (2, 3, 4, 16, 32)
     for i, sample in enumerate(out['data_samples']):
         ref, mpi = read_mpi_folder(sample.frame_path)
         to_tensor = torch.from_numpy(ref).permute(2, 0, 1).float().div(255)

@@ -252,6 +252,9 @@ class NovelViewJPEGNet(nn.Module):
         num_planes (int): P, given to both. Default: 32.
     """
 
+    #: the embedding has the reference's size
+    scale = 1
+
     def __init__(self,
                  encoder: Union[dict, None] = None,
                  decoder: Union[dict, None] = None,
