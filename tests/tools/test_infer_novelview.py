@@ -15,6 +15,7 @@ from PIL import Image
 from invtoolbox.apis import init_model, save_checkpoint_atomic
 from invtoolbox.apis import novelview_inference as nv
 from invtoolbox.datasets.mpi_dataset import write_mpi_folder
+from invtoolbox.models.editors.novelview import over_composite
 from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -121,7 +122,6 @@ def test_the_identity_view_is_the_composite_of_the_decoded_mpi(
     assert infer.main(['render', config, ckpt, str(jpg), str(png)]) == 0
     x = nv.read_embedding(jpg, model)
     with torch.no_grad():
-        from invtoolbox.models.editors.novelview import over_composite
         composite = over_composite(model.decode(x))
     assert np.array_equal(np.asarray(Image.open(png)),
                           nv.views_to_uint8(composite)[0])
