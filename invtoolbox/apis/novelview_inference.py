@@ -51,11 +51,12 @@ from .codec_inference import weights_fingerprint
 
 __all__ = [
     'MARKER_TAG', 'MARKER_VERSION', 'CAMERA_PATHS', 'DEFAULT_AMPLITUDE',
-    'VIEW_FORMATS', 'EmbeddingFileError', 'ForeignEmbeddingWarning',
-    'VideoWriteError', 'NovelViewMarker', 'EmbedResult', 'model_fingerprint',
-    'format_marker', 'parse_marker', 'embed_mpi', 'read_embedding',
-    'check_poses', 'render_embedding', 'render_from_jpeg', 'camera_path',
-    'views_to_uint8', 'write_png', 'write_gif', 'write_mp4', 'write_views'
+    'DEFAULT_FOCUS_DEPTH', 'VIEW_FORMATS', 'EmbeddingFileError',
+    'ForeignEmbeddingWarning', 'VideoWriteError', 'NovelViewMarker',
+    'EmbedResult', 'model_fingerprint', 'format_marker', 'parse_marker',
+    'embed_mpi', 'read_embedding', 'check_poses', 'render_embedding',
+    'render_from_jpeg', 'camera_path', 'views_to_uint8', 'write_png',
+    'write_gif', 'write_mp4', 'write_views'
 ]
 
 PathLike = Union[str, os.PathLike]
