@@ -1,7 +1,8 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-"""High-level APIs: model building from configs, checkpoint loading and the
+"""High-level APIs: model building from configs, checkpoint loading, the
 converters from the official released checkpoints (the entry points of
-``CONVERTERS``; each family's converter lives in ``models/editors/<algo>/``).
+``CONVERTERS``; each family's converter lives in ``models/editors/<algo>/``)
+and inference on files (novel views: :mod:`.novelview_inference`).
 """
 from .checkpoint_io import (default_file_mode, file_sha256,
                             load_trusted_checkpoint, load_weights_only,
@@ -10,6 +11,10 @@ from .inference import init_model, load_model_weights
 from .converters import (OFFICIAL_ARCHS, convert_official_checkpoint,
                          convert_official_to_model,
                          describe_official_checkpoint)
+from .novelview_inference import (CAMERA_PATHS, EmbedResult, camera_path,
+                                  embed_mpi, read_embedding,
+                                  render_embedding, render_from_jpeg,
+                                  write_views)
 # the families' own converters (each in its editors/<algo>/ folder)
 from ..models.base_models.official_converter import strip_state_dict
 from ..models.editors.iicnet.iicnet_converter import (
@@ -24,5 +29,7 @@ __all__ = [
     'strip_state_dict', 'load_weights_only', 'load_trusted_checkpoint',
     'save_checkpoint_atomic', 'plain_meta', 'file_sha256', 'default_file_mode',
     'convert_sain_state_dict', 'convert_iicnet_state_dict',
-    'describe_iicnet_layout', 'IICNET_CONFIG_IDS'
+    'describe_iicnet_layout', 'IICNET_CONFIG_IDS', 'embed_mpi',
+    'read_embedding', 'render_from_jpeg', 'render_embedding', 'camera_path',
+    'write_views', 'EmbedResult', 'CAMERA_PATHS'
 ]
