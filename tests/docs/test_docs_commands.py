@@ -37,6 +37,7 @@ from tests.docs.doc_pages import bash_commands, pages
 from tests.docs.user_files import (official_crm, official_iicnet_st01,
                                    official_invcompress_q1,
                                    official_invisp_nikon, official_irn_plus,
+                                   official_novelview,
                                    official_irn_x2, official_irn_x4,
                                    official_sain_x2)
 from tests.helpers import REPO_ROOT, shared_path
@@ -67,6 +68,24 @@ class ParseOnly(NamedTuple):
 class RunBy(NamedTuple):
     test: str  # 'tests/<file>.py::<test function>'
     reason: str = ''
+
+
+NV_QS_TRAIN = 'python tools/train.py configs/novelview/novelview_quickstart.py'
+NV_QS_CKPT = 'work_dirs/novelview_quickstart/iter_1500.pth'
+NV_CFG = 'configs/novelview/novelview_realestate10k.py'
+NV_CKPT = 'checkpoints/novelview_stereo.pth'
+NV_CONVERT = (
+    'python tools/model_converters/convert_official.py NovelViewJPEG '
+    'encoder=encoder_003_00015000.pth,decoder=decoder_003_00015000.pth '
+    f'{NV_CKPT} --discriminator discriminator_003_00015000.pth')
+NV_EMBED = f'python tools/infer.py embed {NV_CFG} {NV_CKPT} frame/ frame.jpg'
+NV_FILES = {
+    NV_CKPT: '{root}/nv/novelview_stereo.pth',
+    'frame.jpg': '{root}/nv/frame.jpg',
+}
+REALESTATE10K = ('needs the RealEstate10K MPIs (a user download); the config '
+                 'is built and its pipelines run on the official layout by '
+                 'tests/configs/test_novelview_configs.py')
 
 
 # --------------------------------------------------------------------------
@@ -439,6 +458,59 @@ COMMANDS = {
     '--repeats 7': ParseOnly(BENCHMARK_RESULTS),
     'python -m benchmarks.benchmark_invcompress_coding --threads 2 '
     '--repeats 7': ParseOnly(BENCHMARK_RESULTS),
+    # configs/novelview/README.md, docs/novelview.md
+    NV_QS_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/nv_qs', '--cfg-options',
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2',
+             'train_dataloader.dataset.scenes_per_image=1',
+             'train_dataloader.dataset.cache_root={root}/nv_mpi_train',
+             'val_dataloader.dataset.cache_root={root}/nv_mpi_val',
+             'val_dataloader.dataset.indices=2'],
+        expect=('embedding/PSNR', 'views/view_PSNR', 'baseline_still',
+                'the VGG terms on the embedding and the renders are off'),
+        files=('{root}/nv_qs/iter_2.pth',
+               '{root}/nv_mpi_train/clic_00_0_s00/00000/mpi_rgb_31.png')),
+    f'python tools/test.py configs/novelview/novelview_quickstart.py '
+    f'{NV_QS_CKPT}': Substitute(
+        {NV_QS_CKPT: '{root}/nv_qs/iter_2.pth'},
+        ['--work-dir', '{root}/nv_qs_test', '--cfg-options',
+         'test_dataloader.dataset.cache_root={root}/nv_mpi_val',
+         'test_dataloader.dataset.indices=2'],
+        expect=('views/view_SSIM', 'baseline_jpeg/PSNR'),
+        after=NV_QS_TRAIN),
+    f'python tools/train.py {NV_CFG}': ParseOnly(REALESTATE10K),
+    f'python tools/train.py {NV_CFG} --cfg-options '
+    'model.perceptual_loss=None': ParseOnly(REALESTATE10K),
+    f'python tools/test.py {NV_CFG} {NV_CKPT}': ParseOnly(REALESTATE10K),
+    NV_CONVERT: Substitute(
+        {'encoder=encoder_003_00015000.pth,decoder=decoder_003_00015000.pth':
+         'encoder={root}/nv/encoder_003_00015000.pth,'
+         'decoder={root}/nv/decoder_003_00015000.pth',
+         'discriminator_003_00015000.pth':
+         '{root}/nv/discriminator_003_00015000.pth',
+         NV_CKPT: '{root}/nv/novelview_stereo.pth'},
+        setup=lambda root: official_novelview(root / 'nv'),
+        expect=('wrote', ), files=('{root}/nv/novelview_stereo.pth', )),
+    NV_EMBED: Substitute(
+        dict(NV_FILES, **{'frame/': '{root}/nv/frame'}), expect=('embedded', 'bpp'),
+        files=('{root}/nv/frame.jpg', ), after=NV_CONVERT),
+    f'python tools/infer.py render {NV_CFG} {NV_CKPT} frame.jpg view.png '
+    '--pose 0.034 0 0': Substitute(
+        dict(NV_FILES, **{'view.png': '{root}/nv/view.png'}),
+        expect=('wrote a view', ), files=('{root}/nv/view.png', ),
+        after=NV_EMBED),
+    f'python tools/infer.py render {NV_CFG} {NV_CKPT} frame.jpg orbit.gif '
+    '--path circle --frames 30 --fps 15': Substitute(
+        dict(NV_FILES, **{'orbit.gif': '{root}/nv/orbit.gif'}),
+        expect=('wrote 30 frames', ), files=('{root}/nv/orbit.gif', ),
+        after=NV_EMBED),
+    'python tools/dataset_converters/make_synthetic_mpi.py demo/data/val '
+    'work_dirs/synthetic_mpi/val --size 64 64': Substitute(
+        {'work_dirs/synthetic_mpi/val': '{root}/synthetic_mpi_val'},
+        expect=('16 scenes of 32 planes, 64x64', ),
+        files=('{root}/synthetic_mpi_val/kodim03_crop_s00/00000/'
+               'mpi_alpha_31.png', )),
     # configs/invisp/README.md, docs/invisp.md
     'python tools/train.py configs/invisp/invisp_quickstart.py': RunBy(
         'tests/configs/test_invisp_configs.py::'

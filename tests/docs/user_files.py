@@ -95,3 +95,36 @@ def official_invcompress_q1(root):
     _save(root / 'q1.pth.tar', state)
     Image.open(REPO_ROOT / 'demo' / 'kodim23_crop.png').crop(
         (0, 0, 192, 128)).save(root / 'photo.png')
+
+
+def official_novelview(root):
+    """``encoder_003_00015000.pth`` / ``decoder_003_00015000.pth`` as the
+    official release holds them (the vectors' official state dicts: keyed
+    weights, not the trained ones), ``discriminator_003_00015000.pth`` (a
+    seeded pix2pixHD discriminator of the official layout) and ``frame/``,
+    one 64x96 synthetic MPI frame in the official layout (made from three
+    demo photographs)."""
+    import numpy as np
+    from PIL import Image
+
+    from invtoolbox.datasets.mpi_dataset import write_mpi_folder
+    from invtoolbox.datasets.synthetic_mpi import make_synthetic_scene
+    from tests.helpers import REPO_ROOT, keyed_vectors
+    _, state = keyed_vectors('novelview_jpeg.pt')
+    for part in ('encoder', 'decoder'):
+        _save(root / f'{part}_003_00015000.pth', {
+            k[len(part) + 1:]: v
+            for k, v in state.items() if k.startswith(part + '.')
+        })
+    from invtoolbox.models.editors.novelview import MultiscaleDiscriminator
+    torch.manual_seed(0)
+    _save(root / 'discriminator_003_00015000.pth',
+          MultiscaleDiscriminator().state_dict())
+    photos = [
+        np.asarray(Image.open(REPO_ROOT / 'demo' / 'data' / 'train' /
+                              f'clic_0{i}_0.png').convert('RGB'))
+        for i in range(3)
+    ]
+    ref, mpi = make_synthetic_scene(photos, np.random.default_rng(0),
+                                    size=(64, 96))
+    write_mpi_folder(root / 'frame', ref, mpi)

@@ -53,7 +53,8 @@ def parse_args(argv=None):
         'to include, so the output holds the whole model')
     parser.add_argument(
         '--discriminator',
-        help='IRN+_x4 only: an official discriminator file ({iter}_D.pth)')
+        help='the official discriminator file of archs that have one '
+        '(IRN+_x4: {iter}_D.pth; NovelViewJPEG: discriminator_*.pth)')
     parser.add_argument(
         '--part',
         action='append',
