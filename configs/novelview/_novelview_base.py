@@ -97,6 +97,10 @@ param_scheduler = dict(
     discriminator=dict(type='MultiStepLR', by_epoch=True, milestones=[20],
                        gamma=0.5))
 
+# two optimizers (generator, discriminator): distributed runs (also on GPUs)
+# need the wrapper that averages the gradients at each optimizer step
+model_wrapper_cfg = dict(type='invtoolbox.DeviceAwareDistributedDataParallel')
+
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -479,6 +479,15 @@ COMMANDS = {
          'test_dataloader.dataset.indices=2'],
         expect=('views/view_SSIM', 'baseline_jpeg/PSNR'),
         after=NV_QS_TRAIN),
+    f'python tools/test.py configs/novelview/novelview_quickstart.py '
+    f'{NV_QS_CKPT} --cfg-options model.test_cfg.translation_step=0.1':
+    Substitute(
+        {NV_QS_CKPT: '{root}/nv_qs/iter_2.pth'},
+        ['test_dataloader.dataset.cache_root={root}/nv_mpi_val',
+         'test_dataloader.dataset.indices=2', '--work-dir',
+         '{root}/nv_qs_test01'],
+        expect=('views/view_PSNR', 'baseline_still/view_PSNR'),
+        after=NV_QS_TRAIN),
     f'python tools/train.py {NV_CFG}': ParseOnly(REALESTATE10K),
     f'python tools/train.py {NV_CFG} --cfg-options '
     'model.perceptual_loss=None': ParseOnly(REALESTATE10K),

@@ -10,12 +10,17 @@ from .ssim import SSIM
 __all__ = ['ViewPSNR', 'ViewSSIM']
 
 
-def _views(value: Any, owner: str):
-    if not hasattr(value, 'dim') or value.dim() != 4:
-        shape = tuple(getattr(value, 'shape', ())) or type(value).__name__
-        raise ValueError(f'{owner}: expected the views as a (V, C, H, W) '
-                         f'tensor, got {shape}.')
-    return value
+def _mean_over_views(measure, gt: Any, pred: Any, options: dict,
+                     owner: str) -> float:
+    """``measure`` of every view pair of two ``(V, C, H, W)`` stacks,
+    averaged."""
+    for value in (gt, pred):
+        if not hasattr(value, 'dim') or value.dim() != 4:
+            shape = tuple(getattr(value, 'shape', ())) or type(value).__name__
+            raise ValueError(f'{owner}: expected the views as a (V, C, H, W) '
+                             f'tensor, got {shape}.')
+    values = [measure(g, p, **options) for g, p in zip(gt, pred)]
+    return float(sum(values) / len(values))
 
 
 @METRICS.register_module()
@@ -37,11 +42,8 @@ class ViewPSNR(PSNR):
         super().__init__(gt_key=gt_key, pred_key=pred_key, **kwargs)
 
     def process_image(self, gt: Any, pred: Any) -> float:
-        gt, pred = _views(gt, type(self).__name__), _views(
-            pred, type(self).__name__)
-        values = [psnr(g, p, **self.measure_options)
-                  for g, p in zip(gt, pred)]
-        return float(sum(values) / len(values))
+        return _mean_over_views(psnr, gt, pred, self.measure_options,
+                                type(self).__name__)
 
 
 @METRICS.register_module()
@@ -57,8 +59,5 @@ class ViewSSIM(SSIM):
         super().__init__(gt_key=gt_key, pred_key=pred_key, **kwargs)
 
     def process_image(self, gt: Any, pred: Any) -> float:
-        gt, pred = _views(gt, type(self).__name__), _views(
-            pred, type(self).__name__)
-        values = [ssim(g, p, **self.measure_options)
-                  for g, p in zip(gt, pred)]
-        return float(sum(values) / len(values))
+        return _mean_over_views(ssim, gt, pred, self.measure_options,
+                                type(self).__name__)
