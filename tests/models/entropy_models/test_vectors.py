@@ -50,11 +50,32 @@ def clear_tables(model):
         setattr(model, name, torch.zeros(0, dtype=torch.int32))
 
 
-def assert_tables_equal(model, state_dict, prefix):
+def assert_cdf_close(ours, official):
+    """A learned (EntropyBottleneck) CDF table rebuilt by ``update()``: the
+    same shape, at most 2 % of the entries different, none by more than
+    0.1 % of the 16-bit range. Its pmf comes from float32 tanh / softplus /
+    sigmoid, whose last bit differs between CPUs' vector-math kernels; a
+    16-bit rounding of such a pmf may then land one step away, and where
+    that changes the normalisation of a channel, the steps add up along its
+    CDF. Bit-identical on the Intel machine of earlier CI runs; on an AMD
+    EPYC 203 of 20,736 entries differ, in 6 of 128 channels, by at most 54
+    (of 65,536). Tables loaded from a checkpoint are used as stored
+    (bit-exact coding: test_compress_codes_the_official_symbols)."""
+    assert ours.dtype == official.dtype == torch.int32
+    assert ours.shape == official.shape
+    diff = (ours.long() - official.long()).abs()
+    assert diff.max() <= 2**16 // 1000
+    assert (diff > 0).sum() <= 0.02 * diff.numel()
+
+
+def assert_tables_equal(model, state_dict, prefix, learned=False):
     for name in TABLE_BUFFERS:
         ours, official = getattr(model, name), state_dict[f'{prefix}.{name}']
         assert ours.dtype == torch.int32
-        assert torch.equal(ours, official), name
+        if learned and name == '_quantized_cdf':
+            assert_cdf_close(ours, official)
+        else:
+            assert torch.equal(ours, official), name
 
 
 def test_state_dict_keys_are_the_official_ones(vectors, bottleneck,
@@ -69,7 +90,8 @@ def test_state_dict_keys_are_the_official_ones(vectors, bottleneck,
 def test_bottleneck_update_rebuilds_the_official_tables(vectors, bottleneck):
     clear_tables(bottleneck)
     assert bottleneck.update() is True
-    assert_tables_equal(bottleneck, vectors[0], 'entropy_bottleneck')
+    assert_tables_equal(bottleneck, vectors[0], 'entropy_bottleneck',
+                        learned=True)
     assert bottleneck.update() is False
 
 

@@ -16,6 +16,7 @@ from invtoolbox.models.editors.invcompress.invcompress import InvCompress
 from invtoolbox.models.entropy_models import (AnsDecoder, AnsEncoder,
                                               SerialContextCoder)
 from tests.helpers import keyed_vectors
+from tests.models.entropy_models.test_vectors import assert_cdf_close
 
 
 def _tol(vectors, case, name):
@@ -79,9 +80,14 @@ def test_forward_eval(net, vectors):
     out = net(c['inputs']['x'])
     exp = c['outputs']
     for name in ('likelihoods_y', 'likelihoods_z'):
+        # the vectors' rule (max abs <= 1e-5), and relative 1e-4: float32
+        # kernels differ by CPU (measured on AMD EPYC: abs 1.9e-6, relative
+        # 1.6e-5 on a likelihood of 0.0025; a float64 re-run of the official
+        # code moves it by 1.1e-6)
         got = out['likelihoods'][name[-1]]
+        assert (got - exp[name]).abs().max() <= 1e-5, name
         rel = ((got - exp[name]).abs() / exp[name].abs()).max()
-        assert rel < 1e-5, name
+        assert rel < 1e-4, name
     err = (out['x_hat'] - exp['x_hat']).abs().max()
     assert err <= _tol(vectors, 'forward_eval', 'x_hat'), err
     model = InvCompress(generator=net, lmbda=0.0016)
@@ -231,8 +237,9 @@ def test_converter_takes_training_checkpoints(official_sd, net):
     fresh.load_state_dict(converted, strict=True)
     assert fresh.gaussian_conditional._quantized_cdf.numel() == 0
     fresh.update(force=True)
-    for key in ('entropy_bottleneck._quantized_cdf',
-                'entropy_bottleneck._cdf_length',
+    assert_cdf_close(fresh.entropy_bottleneck._quantized_cdf,
+                     official_sd['entropy_bottleneck._quantized_cdf'])
+    for key in ('entropy_bottleneck._cdf_length',
                 'entropy_bottleneck._offset',
                 'gaussian_conditional._quantized_cdf',
                 'gaussian_conditional._cdf_length',
