@@ -111,7 +111,8 @@ def check_against(state: Mapping[str, Tensor],
                   network: Mapping,
                   source: str,
                   what: str,
-                  official_key: Optional[Callable[[str], str]] = None
+                  official_key: Optional[Callable[[str], str]] = None,
+                  any_shape: Optional[Callable[[str], bool]] = None
                   ) -> None:
     """Every key and shape of ``state`` must be those of ``network``.
 
@@ -122,6 +123,10 @@ def check_against(state: Mapping[str, Tensor],
         what (str): the network in error messages.
         official_key (callable, optional): converted key -> official key,
             so that a message names both (``official (-> ours)``).
+        any_shape (callable, optional): converted key -> True for the
+            tensors that must be present but may have any shape (buffers
+            whose size depends on the data, e.g. a learned codec's CDF
+            tables).
 
     Raises:
         ValueError: one line, naming the first missing / unexpected key or
@@ -146,6 +151,8 @@ def check_against(state: Mapping[str, Tensor],
             f'missing, {len(unexpected)} unexpected, e.g. {detail}); is it '
             'a complete state dict of that network?')
     for key, shape in expected.items():
+        if any_shape is not None and any_shape(key):
+            continue
         if tuple(state[key].shape) != shape:
             raise ValueError(
                 f'{source}: {name(key)} has shape {tuple(state[key].shape)}, '
@@ -458,7 +465,8 @@ class OfficialConverter:
         converted = self.convert_part(state, part, network, source)
         check_against(converted, network, source,
                       self.describe_part(part, network),
-                      functools.partial(self.official_key, part))
+                      functools.partial(self.official_key, part),
+                      self.any_shape_key)
         return converted
 
     def prepare(self, state_dict: Any, part: str,
@@ -504,6 +512,11 @@ class OfficialConverter:
         """A converted key -> the official key it came from (for errors).
         Default: unchanged."""
         return key
+
+    def any_shape_key(self, key: str) -> bool:
+        """Whether a converted key must be present but may have any shape
+        (data-sized buffers). Default: no key."""
+        return False
 
     # ------------------------------------------------------------------
     # identification (no arch needed)

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ....registry import CONVERTERS
 from ...base_models.official_converter import (OfficialConverter,
-                                               build_on_meta, describe_state,
+                                               check_against, describe_state,
                                                strip_state_dict)
 from .invcompress import CHANNELS_PER_QUALITY
 from .invcompress_keys import official_config, official_to_ours, \
@@ -69,36 +69,6 @@ def _describe(cfg: Mapping) -> str:
     return f"N = {cfg.get('N', 192)}"
 
 
-def _check(state: Mapping[str, Tensor], network: Mapping, source: str,
-           what: str) -> None:
-    """Every key of ``network``'s state dict is present with its shape
-    (the variable-size CDF buffers: present, any size)."""
-    expected = {
-        k: tuple(v.shape)
-        for k, v in build_on_meta(network).state_dict().items()
-    }
-
-    def name(key: str) -> str:
-        return f'{ours_to_official(key)} (-> {key})'
-
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        detail = (f'missing {name(missing[0])!r}' if missing else
-                  f'unexpected {name(unexpected[0])!r}')
-        raise ValueError(
-            f'{source}: the keys do not match {what} ({len(missing)} '
-            f'missing, {len(unexpected)} unexpected, e.g. {detail}); is it '
-            'a complete state dict of that network?')
-    for key, shape in expected.items():
-        if _variable(key):
-            continue
-        if tuple(state[key].shape) != shape:
-            raise ValueError(
-                f'{source}: {name(key)} has shape {tuple(state[key].shape)}, '
-                f'{what} needs {shape}.')
-
-
 def _rename(state: Mapping[str, Tensor],
             source: str) -> 'OrderedDict[str, Tensor]':
     out = OrderedDict()
@@ -124,7 +94,9 @@ def convert_invcompress_state_dict(state_dict: Mapping,
                          "(keys 'inv.operations.*', 'enh.*', 'h_a.*').")
     cfg = dict(type='InvCompressNet', **official_config(state))
     converted = _rename(state, source)
-    _check(converted, cfg, source, f'InvCompressNet ({_describe(cfg)})')
+    check_against(converted, cfg, source,
+                  f'InvCompressNet ({_describe(cfg)})',
+                  official_key=ours_to_official, any_shape=_variable)
     return converted, cfg
 
 
@@ -167,14 +139,8 @@ class InvCompressConverter(OfficialConverter):
     def official_key(self, part: str, key: str) -> str:
         return ours_to_official(key)
 
-    def convert(self, state_dict, part=None, source='checkpoint'):
-        part = self.resolve_part(part)
-        network = self.network(part)
-        state = self.prepare(state_dict, part, source)
-        self.check_layout(state, part, network, source)
-        converted = self.convert_part(state, part, network, source)
-        _check(converted, network, source, self.describe_part(part, network))
-        return converted
+    def any_shape_key(self, key: str) -> bool:
+        return _variable(key)
 
     def convert_part(self, state: 'OrderedDict[str, Tensor]', part: str,
                      network: dict,
