@@ -25,26 +25,10 @@ from invtoolbox.models.entropy_models.hyperprior import (EntropyParameters,
                                                          HyperAnalysis,
                                                          HyperSynthesis)
 from invtoolbox.models.inn import Invertible1x1Conv, RealNVPCoupling
-from tests.helpers import keyed_vectors
 
 #: official quality-1 parameter count (reference study B1 and the vectors)
 Q1_PARAMS = 43_264_827
 OFFICIAL_KEYS = 476
-
-
-@pytest.fixture(scope='module')
-def keyed():
-    return keyed_vectors('invcompress.pt')
-
-
-@pytest.fixture(scope='module')
-def vectors(keyed):
-    return keyed[0]
-
-
-@pytest.fixture(scope='module')
-def official_sd(keyed):
-    return keyed[1]
 
 
 @pytest.fixture(scope='module')

@@ -15,27 +15,11 @@ from invtoolbox.models.editors.invcompress import InvCompressNet
 from invtoolbox.models.editors.invcompress.invcompress import InvCompress
 from invtoolbox.models.entropy_models import (AnsDecoder, AnsEncoder,
                                               SerialContextCoder)
-from tests.helpers import keyed_vectors
 from tests.models.entropy_models.test_vectors import assert_cdf_close
 
 
 def _tol(vectors, case, name):
     return max(1e-5, 4 * vectors['f64_drift'].get(f'{case}.{name}', 0.0))
-
-
-@pytest.fixture(scope='module')
-def keyed():
-    return keyed_vectors('invcompress.pt')
-
-
-@pytest.fixture(scope='module')
-def vectors(keyed):
-    return keyed[0]
-
-
-@pytest.fixture(scope='module')
-def official_sd(keyed):
-    return keyed[1]
 
 
 @pytest.fixture(scope='module')
