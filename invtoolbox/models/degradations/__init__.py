@@ -20,11 +20,12 @@ from .diffjpeg import (ROUNDINGS, DiffJPEG, quality_to_factor, round_cubic,
 from .noise_quantization import NoiseQuantization
 from .quantization import Quantization, quantize_8bit
 from .random_degradation import Identity, RandomDegradation
-from .real_codecs import CodecOutput, RealCodecBase, RealJPEG, RealWebP
+from .real_codecs import (CodecOutput, RealCodecBase, RealJPEG, RealWebP,
+                          apply_codec)
 
 __all__ = [
     'Quantization', 'quantize_8bit', 'DiffJPEG', 'ROUNDINGS',
     'quality_to_factor', 'scaled_quant_tables', 'round_ste', 'round_cubic',
     'round_fourier', 'round_dsq', 'CodecOutput', 'RealCodecBase', 'RealJPEG', 'RealWebP',
-    'RandomDegradation', 'Identity', 'NoiseQuantization'
+    'RandomDegradation', 'Identity', 'NoiseQuantization', 'apply_codec'
 ]

@@ -20,6 +20,18 @@ import torch.nn as nn
 from invtoolbox.registry import DEGRADATIONS
 from ._utils import check_image_tensor, check_quality
 
+
+def apply_codec(codec: nn.Module, x: torch.Tensor
+                ) -> Tuple[torch.Tensor, Optional[List[int]]]:
+    """``codec`` on ``x`` (``(N, 3, H, W)`` in [0, 1]): the decoded images
+    and, for a real codec (one with :meth:`RealCodecBase.code`), the byte
+    count of each file; ``None`` for a simulator without sizes."""
+    if hasattr(codec, 'code'):
+        out = codec.code(x)
+        return out.images, list(out.num_bytes)
+    return codec(x), None
+
+
 _PIL_SUBSAMPLING = {'444': 0, '422': 1, '420': 2}
 _SUBSAMPLING_ALIASES = {'4:4:4': '444', '4:2:2': '422', '4:2:0': '420'}
 

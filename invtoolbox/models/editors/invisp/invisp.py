@@ -11,6 +11,7 @@ from torch import Tensor
 from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
 from ...base_models import BaseEditModel, ModuleCfg
+from ...degradations import apply_codec
 
 __all__ = ['InvISP', 'InvISPOutput']
 
@@ -127,11 +128,7 @@ class InvISP(BaseEditModel):
             num_bytes = None
             coded = rgb
             if self.test_codec is not None:
-                if hasattr(self.test_codec, 'code'):
-                    out = self.test_codec.code(rgb)
-                    coded, num_bytes = out.images, list(out.num_bytes)
-                else:
-                    coded = self.test_codec(rgb)
+                coded, num_bytes = apply_codec(self.test_codec, rgb)
             return InvISPOutput(rgb, coded, self.recover(coded), num_bytes)
 
     # ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
 from ...base_models import BaseEditModel, ModuleCfg
+from ...degradations import apply_codec
 from .mpi_renderer import pose_matrix
 from .novelview_net import check_mpi_pair
 
@@ -325,10 +326,8 @@ class NovelViewJPEG(BaseEditModel):
         x = ((embedding + 1) / 2).clamp(0, 1)
         if self.test_codec is None:
             return torch.round(x * 255) / 255 * 2 - 1, None
-        if hasattr(self.test_codec, 'code'):
-            out = self.test_codec.code(x)
-            return out.images * 2 - 1, list(out.num_bytes)
-        return self.test_codec(x) * 2 - 1, None
+        decoded, num_bytes = apply_codec(self.test_codec, x)
+        return decoded * 2 - 1, num_bytes
 
     @property
     def perceptual_loss(self) -> Optional[nn.Module]:
