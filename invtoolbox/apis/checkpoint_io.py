@@ -17,7 +17,7 @@ from ..utils.checkpoint_trust import (TRUSTED_GLOBALS, load_trusted_checkpoint,
 
 __all__ = [
     'load_weights_only', 'load_trusted_checkpoint', 'save_checkpoint_atomic',
-    'write_file_atomic',
+    'write_file_atomic', 'write_path_atomic',
     'plain_meta', 'file_sha256', 'default_file_mode', 'TRUSTED_GLOBALS'
 ]
 
@@ -66,6 +66,29 @@ def default_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def write_path_atomic(path, produce: Callable[[str], Any],
+                      suffix: str = '.tmp') -> None:
+    """Make a file atomically: ``produce(tmp_path)`` writes a temporary
+    file next to ``path`` (its name ends in ``suffix``, for writers that
+    pick the format from the extension), which then gets the usual file
+    mode and is ``os.replace``-d onto ``path``. On any failure the
+    temporary file is removed and an existing ``path`` is untouched."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix='.' + os.path.basename(path) + '.', suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        produce(tmp)
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def write_file_atomic(path, write: Callable[[Any], None],
                       check: Optional[Callable[[str], Any]] = None) -> None:
     """Write a file atomically: ``write(f)`` into a temporary file next to
@@ -73,24 +96,16 @@ def write_file_atomic(path, write: Callable[[Any], None],
     the usual file mode and ``os.replace`` it onto ``path``. On any failure
     the temporary file is removed and an existing ``path`` is untouched.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
+
+    def produce(tmp: str) -> None:
+        with open(tmp, 'wb') as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         if check is not None:
             check(tmp)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    write_path_atomic(path, produce)
 
 
 def save_checkpoint_atomic(obj: Any,

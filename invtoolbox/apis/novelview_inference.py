@@ -32,7 +32,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 import warnings
 from io import BytesIO
 from typing import (Callable, List, NamedTuple, Optional, Sequence, Tuple,
@@ -46,7 +45,7 @@ from torch import Tensor
 from ..errors import InvToolboxError
 from ..models.degradations._utils import check_quality
 from ..models.editors.novelview import check_pose, pose_matrix
-from .checkpoint_io import default_file_mode, write_file_atomic
+from .checkpoint_io import write_file_atomic, write_path_atomic
 from .codec_inference import weights_fingerprint
 
 __all__ = [
@@ -572,21 +571,15 @@ def write_mp4(frames: Sequence[np.ndarray], path: PathLike,
     import cv2
     _check_frames(frames, 'write_mp4')
     fps = _check_fps(fps)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     height, width = frames[0].shape[:2]
-    # the container follows the extension: the temporary name ends in .mp4
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
-                               suffix='.tmp.mp4', dir=folder)
-    os.close(fd)
-    try:
+
+    def produce(tmp: str) -> None:
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,
                                  (width, height))
         if not writer.isOpened():
             raise VideoWriteError(
-                f'cannot write {path!r}: OpenCV {cv2.__version__} has no '
-                "'mp4v' MP4 encoder here; write a .gif instead.")
+                f'cannot write {os.fspath(path)!r}: OpenCV {cv2.__version__} '
+                "has no 'mp4v' MP4 encoder here; write a .gif instead.")
         try:
             for frame in frames:
                 writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
@@ -598,14 +591,11 @@ def write_mp4(frames: Sequence[np.ndarray], path: PathLike,
         capture.release()
         if count != len(frames):
             raise VideoWriteError(
-                f'cannot write {path!r}: OpenCV wrote an MP4 with {count} of '
-                f'{len(frames)} frames; write a .gif instead.')
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+                f'cannot write {os.fspath(path)!r}: OpenCV wrote an MP4 with '
+                f'{count} of {len(frames)} frames; write a .gif instead.')
+
+    # the container follows the extension: the temporary name ends in .mp4
+    write_path_atomic(path, produce, suffix='.tmp.mp4')
 
 
 def write_views(frames: Sequence[np.ndarray], path: PathLike,
