@@ -3,6 +3,7 @@
 recover it, render new views."""
 from __future__ import annotations
 
+import inspect
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -226,6 +227,10 @@ class NovelViewJPEG(BaseEditModel):
         self.discriminator = self.build(MODELS, discriminator,
                                         'discriminator')
         self.jpeg = self.build(DEGRADATIONS, jpeg, 'jpeg')
+        # a random choice (RandomDegradation) draws from the model's seeded
+        # training generator
+        self._jpeg_takes_generator = self.jpeg is not None and \
+            'generator' in inspect.signature(self.jpeg.forward).parameters
         self.train_renderer = self.build(MODELS, self._planes(train_renderer),
                                          'train_renderer')
         self.test_renderer = self.build(MODELS, self._planes(test_renderer),
@@ -313,11 +318,9 @@ class NovelViewJPEG(BaseEditModel):
         if self.jpeg is None:
             return embedding
         x = (embedding + 1) / 2
-        try:
-            out = self.jpeg(x, generator=generator)
-        except TypeError:  # a degradation without a generator argument
-            out = self.jpeg(x)
-        return out * 2 - 1
+        if self._jpeg_takes_generator:
+            return self.jpeg(x, generator=generator) * 2 - 1
+        return self.jpeg(x) * 2 - 1
 
     def code(self, embedding: Tensor
              ) -> Tuple[Tensor, Optional[List[int]]]:
