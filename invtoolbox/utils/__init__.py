@@ -10,6 +10,8 @@ from .checkpoint_trust import (CheckpointError, UntrustedCheckpointError,
 from .compat import init_cpu_distributed, setup_cpu_distributed
 from .image import (bgr2ycbcr, img2tensor, modcrop, rgb2ycbcr, tensor2img,
                     ycbcr2bgr, ycbcr2rgb)
+from .image_io import (ALPHA_POLICIES, MAX_IMAGE_PIXELS, ImageReadError,
+                       has_alpha, image_size, read_image, warn_alpha_once)
 from .imresize import imresize
 from .setup_env import PLUGIN_GROUP, import_plugins, register_all_modules
 
@@ -23,4 +25,8 @@ __all__ += [
     'reset_trusted_checkpoint_paths', 'is_trusted_checkpoint',
     'load_checkpoint_file', 'register_checkpoint_loader',
     'init_cpu_distributed', 'setup_cpu_distributed'
+]
+__all__ += [
+    'read_image', 'image_size', 'has_alpha', 'warn_alpha_once',
+    'ImageReadError', 'MAX_IMAGE_PIXELS', 'ALPHA_POLICIES'
 ]
