@@ -114,7 +114,10 @@ _PIL_LOCK = threading.Lock()
 _WARNED = set()
 
 
-def _resolve_limit(max_pixels: Optional[int]) -> int:
+def resolve_max_pixels(max_pixels: Optional[int]) -> int:
+    """The pixel limit in force: ``max_pixels``, else
+    ``INVTB_MAX_IMAGE_PIXELS``, else :data:`MAX_IMAGE_PIXELS` (a one-line
+    ValueError for a bad value of either)."""
     if max_pixels is None:
         env = _env_limit()
         return MAX_IMAGE_PIXELS if env is None else env
@@ -144,6 +147,7 @@ class _Input:
             self.data: Optional[bytes] = bytes(source)
             self.path: Optional[str] = None
             self.name = '<bytes>' if name is None else str(name)
+            self._handles = []
             return
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(
@@ -151,6 +155,7 @@ class _Input:
                 f"file's bytes, got {type(source).__name__}")
         self.path = os.fspath(source)
         self.data = None
+        self._handles = []
         self.name = self.path if name is None else str(name)
         if os.path.isdir(self.path):
             raise ImageReadError(
@@ -169,7 +174,22 @@ class _Input:
             return 0
 
     def stream(self):
-        return io.BytesIO(self.data) if self.data is not None else self.path
+        """A fresh binary stream. A file object, not the path: given a path,
+        Pillow memory-maps uncompressed files, and its mapped TIFF path
+        mixes up oriented images (Pillow 13)."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        handle = open(self.path, 'rb')
+        self._handles.append(handle)
+        return handle
+
+    def __enter__(self) -> '_Input':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.close()
+        self._handles = []
 
     def read(self) -> bytes:
         if self.data is not None:
@@ -263,9 +283,30 @@ def _orientation(img: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def _oriented_size(size: Tuple[int, int], orientation: int) -> Tuple[int, int]:
-    w, h = size
+def _stored_size(img: Image.Image) -> Tuple[int, int]:
+    """``(width, height)`` as stored, before any orientation (Pillow's TIFF
+    plugin reports the oriented size of an oriented TIFF)."""
+    if img.format == 'TIFF':
+        tags = getattr(img, 'tag_v2', {})
+        if 256 in tags and 257 in tags:
+            return int(tags[256]), int(tags[257])
+    return img.size
+
+
+def _oriented_size(img: Image.Image, orientation: int) -> Tuple[int, int]:
+    w, h = _stored_size(img)
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _orientation_left(img: Image.Image, orientation: int) -> int:
+    """After ``load()``: the orientation still to apply. Pillow orients TIFF
+    files itself while loading (and then removes the tag); other formats
+    keep it."""
+    try:
+        now = int(img.getexif().get(274, 1))
+    except Exception:
+        now = 1
+    return orientation if now == orientation else 1
 
 
 def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
@@ -455,7 +496,9 @@ def _to_grey(rgb: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------
-def _check_options(channels, bit_depth, alpha, background) -> tuple:
+def check_read_options(channels, bit_depth, alpha, background) -> tuple:
+    """Check :func:`read_image`'s options (one-line ValueErrors, as it
+    raises them); returns ``background`` as a tuple of 3 ints."""
     if channels not in (1, 3) or isinstance(channels, bool):
         raise ValueError(
             f'read_image: channels must be 3 (RGB) or 1 (grey), got '
@@ -567,33 +610,10 @@ def read_image(source: Source,
             unsupported mode, or alpha with ``alpha='refuse'``.
         ValueError: a bad option.
     """
-    bg = _check_options(channels, bit_depth, alpha, background)
-    limit = _resolve_limit(max_pixels)
-    src = _Input(source, name)
-    img = _open_pillow(src)
-    transparent = False
-    if img is None:  # a format Pillow does not know: OpenCV, no EXIF
-        arr = _cv2_to_array(src)
-        _check_size(src, (arr.shape[1], arr.shape[0]), limit)
-    else:
-        with img:
-            orientation = _orientation(img)
-            _check_size(src, img.size, limit)
-            transparent = _pil_has_alpha(img)
-            if transparent and alpha == 'refuse':
-                raise _refused(src)
-            if _needs_opencv(img):
-                _check_cv2_size(src, img.size)
-                arr = None
-            else:
-                try:
-                    img.load()
-                except (OSError, SyntaxError, ValueError, EOFError) as err:
-                    raise src.undecodable(_short(err)) from None
-                arr = _pil_to_array(src, img)
-        if arr is None:
-            arr = _cv2_to_array(src)
-        arr = _apply_orientation(arr, orientation)
+    bg = check_read_options(channels, bit_depth, alpha, background)
+    limit = resolve_max_pixels(max_pixels)
+    with _Input(source, name) as src:
+        arr = _decode(src, limit, refuse_alpha=alpha == 'refuse')
     if arr.shape[2] in (2, 4):
         if alpha == 'refuse':
             raise _refused(src)
@@ -619,6 +639,34 @@ def read_image(source: Source,
     return arr
 
 
+def _decode(src: _Input, limit: int, refuse_alpha: bool) -> np.ndarray:
+    """The file -> ``(H, W, C)`` uint8 / uint16 at its own depth, oriented;
+    C = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)."""
+    img = _open_pillow(src)
+    if img is None:  # a format Pillow does not know: OpenCV, no EXIF
+        arr = _cv2_to_array(src)
+        _check_size(src, (arr.shape[1], arr.shape[0]), limit)
+        return arr
+    with img:
+        orientation = _orientation(img)
+        _check_size(src, _stored_size(img), limit)
+        if refuse_alpha and _pil_has_alpha(img):
+            raise _refused(src)
+        if _needs_opencv(img):
+            _check_cv2_size(src, _stored_size(img))
+            arr = None
+        else:
+            try:
+                img.load()
+            except (OSError, SyntaxError, ValueError, EOFError) as err:
+                raise src.undecodable(_short(err)) from None
+            orientation = _orientation_left(img, orientation)
+            arr = _pil_to_array(src, img)
+    if arr is None:
+        arr = _cv2_to_array(src)
+    return _apply_orientation(arr, orientation)
+
+
 def _refused(src: _Input) -> ImageReadError:
     return ImageReadError(
         f"{src.name!r} has an alpha channel (transparency) and alpha="
@@ -639,25 +687,25 @@ def image_size(source: Source, *,
         more than ``max_pixels`` pixels (default: the limit of
         :func:`read_image`).
     """
-    limit = _resolve_limit(max_pixels)
-    src = _Input(source, None)
-    img = _open_pillow(src)
-    if img is None:
-        arr = _cv2_to_array(src)
-        size = (arr.shape[1], arr.shape[0])
-    else:
-        with img:
-            size = _oriented_size(img.size, _orientation(img))
-    _check_size(src, size, limit)
+    limit = resolve_max_pixels(max_pixels)
+    with _Input(source, None) as src:
+        img = _open_pillow(src)
+        if img is None:
+            arr = _cv2_to_array(src)
+            size = (arr.shape[1], arr.shape[0])
+        else:
+            with img:
+                size = _oriented_size(img, _orientation(img))
+        _check_size(src, size, limit)
     return size
 
 
 def has_alpha(source: Source) -> bool:
     """Whether the image has an alpha channel or a transparent colour
     (palette / grey / RGB with ``tRNS``), from the header only."""
-    src = _Input(source, None)
-    img = _open_pillow(src)
-    if img is None:
-        return _cv2_to_array(src).shape[2] in (2, 4)
-    with img:
-        return _pil_has_alpha(img)
+    with _Input(source, None) as src:
+        img = _open_pillow(src)
+        if img is None:
+            return _cv2_to_array(src).shape[2] in (2, 4)
+        with img:
+            return _pil_has_alpha(img)

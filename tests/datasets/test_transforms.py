@@ -53,13 +53,18 @@ def test_load_grayscale_becomes_rgb(tmp_path, backend):
 
 
 @pytest.mark.parametrize('backend', ['cv2', 'pillow'])
-def test_load_rgba_drops_alpha(tmp_path, backend):
+def test_load_rgba_composites_on_white_or_drops_alpha(tmp_path, backend):
     rgba = random_image(4, 5, 4)
     rgba[:, :, 3] = np.arange(20, dtype=np.uint8).reshape(4, 5) * 12
     Image.fromarray(rgba, mode='RGBA').save(tmp_path / 'a.png')
     img = load(tmp_path / 'a.png', imdecode_backend=backend)['gt']
     assert img.shape == (4, 5, 3)
-    assert np.array_equal(img, rgba[:, :, :3])  # not composited
+    c, a = rgba[:, :, :3].astype(int), rgba[:, :, 3:].astype(int)
+    on_white = np.floor((c * a + 255 * (255 - a)) / 255 + 0.5)
+    assert np.array_equal(img, on_white)  # the default: on white
+    img = load(tmp_path / 'a.png', imdecode_backend=backend,
+               alpha='drop')['gt']
+    assert np.array_equal(img, rgba[:, :, :3])  # the stored colour
 
 
 def test_load_shared_grayscale_bridge():

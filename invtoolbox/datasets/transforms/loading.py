@@ -2,49 +2,43 @@
 """Reading images from files."""
 from __future__ import annotations
 
-import io
-from typing import Optional
+from typing import Optional, Sequence
 
-import cv2
-import mmcv
-import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
-from PIL import Image, ImageOps
 
-from ...errors import DataError
 from ...registry import TRANSFORMS
+from ...utils.image_io import (ImageReadError, check_read_options,
+                               read_image, resolve_max_pixels)
 
 
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
     """Read ``results[f'{key}_path']`` into ``results[key]``.
 
-    The image is decoded with mmcv (``mmcv.imfrombytes``) from the bytes that
-    mmengine's file backend returns, so any mmengine backend (local disk,
-    HTTP, object storage through ``backend_args``) works.
+    The bytes come from mmengine's file backend (local disk, HTTP, object
+    storage through ``backend_args``) and are decoded by
+    :func:`invtoolbox.utils.read_image`, the reader that inference uses
+    too, so training, testing and inference see the same pixels:
 
-    Result: an **RGB ``(H, W, 3)``** numpy array (``(H, W, 1)`` with
-    ``color_type='grayscale'``), **uint8** by default, whatever the file
-    holds:
+    - the EXIF orientation is applied;
+    - **RGB ``(H, W, 3)``** (``color_type='color'``): grey files repeated
+      to 3 channels (Set14's ``bridge.png`` batches with colour images);
+      ``(H, W, 1)`` with ``color_type='grayscale'`` (colour reduced to
+      BT.601 luma, OpenCV 4 fixed point);
+    - **alpha** (RGBA, grey + alpha, palette or PNG transparency):
+      ``alpha='composite'`` (default) composites on ``background`` (white),
+      ``'refuse'`` stops with a one-line error, ``'drop'`` keeps the stored
+      colour (the behaviour before this option existed); the policy is
+      logged once per process;
+    - **uint8** by default: 16-bit files are rounded, ``(v + 128) // 257``
+      (neither truncated, ``v >> 8``, nor clipped to white).
 
-    - grayscale files become 3-channel RGB (the grey value repeated), so
-      Set14's ``bridge.png`` batches with colour images;
-    - the **alpha channel of RGBA files is dropped** (not composited on a
-      background): the stored RGB values are kept as they are;
-    - the EXIF orientation is applied (by both decoders);
-    - 16-bit files are reduced to 8 bits (OpenCV truncates, ``v >> 8``, for
-      PNG; the Pillow path rounds ``v / 257`` for 16-bit grey files, which
-      Pillow itself would clip to white).
-
-    ``bit_depth=16`` keeps 16-bit PNG / TIFF data: the result is **uint16**
-    for every file, 8-bit files widened exactly (``v * 257``, so 255 becomes
-    65535); ``bit_depth=None`` keeps each file's own depth (uint8 or uint16;
-    mixing them in one batch needs the data preprocessor to normalise each
-    sample). Both decode with OpenCV (``IMREAD_ANYDEPTH`` with
-    ``IMREAD_COLOR`` / ``IMREAD_GRAYSCALE``), which keeps the EXIF
-    orientation, alpha and grey handling of the 8-bit path; the channels are
-    RGB as there. ``PackInputs`` packs uint16 images as int32 codes.
+    ``bit_depth=16`` gives **uint16** for every file (8-bit files widened
+    exactly, ``v * 257``); ``bit_depth=None`` keeps each file's own depth
+    (mixing them in one batch needs the data preprocessor to normalise each
+    sample). ``PackInputs`` packs uint16 images as int32 codes. Float
+    images (32-bit TIFF, EXR) are refused: convert them to 16-bit PNG.
 
     Added keys: ``key`` (the image), ``f'{key}_ori_shape'`` (``(H, W)`` as
     read, before any crop).
@@ -54,19 +48,25 @@ class LoadImageFromFile(BaseTransform):
             Default: ``'gt'``.
         color_type (str): ``'color'`` (3-channel RGB) or ``'grayscale'``
             (1 channel). Default: ``'color'``.
-        imdecode_backend (str): mmcv decoding backend, ``'cv2'`` or
-            ``'pillow'``. Default: ``'cv2'``.
+        imdecode_backend (str): ``'cv2'`` or ``'pillow'``; kept so that
+            existing configs load: both give the same array, as
+            :func:`~invtoolbox.utils.read_image` picks the decoder (Pillow,
+            OpenCV for 16-bit colour). Default: ``'cv2'``.
         backend_args (dict, optional): mmengine file-backend arguments.
         bit_depth (int, optional): ``8`` (uint8, default), ``16`` (uint16)
-            or ``None`` (the file's own depth). 16 and None need
-            ``imdecode_backend='cv2'``: Pillow decodes 16-bit colour PNG /
-            TIFF to 8 bits.
+            or ``None`` (the file's own depth).
+        alpha (str): ``'composite'``, ``'refuse'`` or ``'drop'`` (see
+            above). Default: ``'composite'``.
+        background (tuple): RGB 0..255 background of ``'composite'``.
+            Default: ``(255, 255, 255)``.
+        max_pixels (int, optional): largest image, in pixels. Default:
+            ``INVTB_MAX_IMAGE_PIXELS`` or 2**30.
 
     Raises:
-        ValueError: ``f'{key}_path'`` is not in the results, the file cannot
-            be decoded (corrupt, truncated, not an image), or it decodes to
-            something other than 8- or 16-bit integers, naming the file; a
-            bad option.
+        ValueError: ``f'{key}_path'`` is not in the results; the file
+            cannot be decoded (corrupt, truncated, not an image, float
+            pixels, too large, alpha with ``alpha='refuse'``), naming the
+            file (:class:`~invtoolbox.utils.ImageReadError`); a bad option.
         FileNotFoundError: the file does not exist.
     """
 
@@ -75,7 +75,10 @@ class LoadImageFromFile(BaseTransform):
                  color_type: str = 'color',
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None,
-                 bit_depth: Optional[int] = 8) -> None:
+                 bit_depth: Optional[int] = 8,
+                 alpha: str = 'composite',
+                 background: Sequence[int] = (255, 255, 255),
+                 max_pixels: Optional[int] = None) -> None:
         if color_type not in ('color', 'grayscale'):
             raise ValueError(
                 f"LoadImageFromFile: color_type must be 'color' or "
@@ -84,20 +87,31 @@ class LoadImageFromFile(BaseTransform):
             raise ValueError(
                 f"LoadImageFromFile: imdecode_backend must be 'cv2' or "
                 f"'pillow', got {imdecode_backend!r}")
-        if bit_depth not in (8, 16, None) or isinstance(bit_depth, bool):
+        try:  # the same checks (and messages) as read_image's
+            background = check_read_options(
+                3 if color_type == 'color' else 1, bit_depth, alpha,
+                background)
+            resolve_max_pixels(max_pixels)
+        except ValueError as err:
             raise ValueError(
-                f'LoadImageFromFile: bit_depth must be 8, 16 or None (the '
-                f"file's own depth), got {bit_depth!r}")
-        if bit_depth != 8 and imdecode_backend != 'cv2':
-            raise ValueError(
-                f"LoadImageFromFile: bit_depth={bit_depth} needs "
-                f"imdecode_backend='cv2' (Pillow decodes 16-bit colour PNG / "
-                f"TIFF to 8 bits), got {imdecode_backend!r}")
+                f"LoadImageFromFile: {str(err).replace('read_image: ', '')}"
+            ) from None
         self.bit_depth = bit_depth
         self.key = key
         self.color_type = color_type
         self.imdecode_backend = imdecode_backend
         self.backend_args = backend_args
+        self.alpha = alpha
+        self.background = background
+        self.max_pixels = max_pixels
+
+    def _read_options(self) -> dict:
+        return dict(
+            channels=3 if self.color_type == 'color' else 1,
+            bit_depth=self.bit_depth,
+            alpha=self.alpha,
+            background=self.background,
+            max_pixels=self.max_pixels)
 
     def _read_bytes(self, path: str) -> bytes:
         try:
@@ -108,82 +122,16 @@ class LoadImageFromFile(BaseTransform):
                 'check the dataset folder or regenerate the file list') \
                 from None
 
-    def _undecodable(self, content: bytes, path: str) -> DataError:
-        return DataError(
-            f'LoadImageFromFile: cannot decode {path!r} as an image '
-            f'({len(content)} bytes; corrupt, truncated or not an image); '
-            'replace or remove the file')
-
-    def _decode_pillow_16bit_grey(self, content: bytes) -> Optional[np.ndarray]:
-        """16-bit grey files through Pillow, reduced to 8 bits by rounding.
-
-        Pillow's own conversion of its ``I;16`` / ``I`` modes to RGB clips
-        every value above 255 (an all-white image); returns None for any
-        other file, which mmcv decodes.
-        """
+    def _decode(self, content: bytes, path: str):
+        """The file's bytes -> ``(H, W, C)`` array (see the class)."""
         try:
-            with Image.open(io.BytesIO(content)) as pil:
-                if not (pil.mode.startswith('I;16') or pil.mode == 'I'):
-                    return None
-                codes = np.asarray(ImageOps.exif_transpose(pil)).astype(
-                    np.int64)
-        except Exception:  # not an image: mmcv reports it
-            return None
-        if codes.size and (codes.min() < 0 or codes.max() > 65535):
-            return None  # 32-bit data: left to the generic path
-        img = ((codes + 128) // 257).astype(np.uint8)  # round(v / 257)
-        return img[:, :, None] if self.color_type == 'grayscale' else \
-            np.repeat(img[:, :, None], 3, axis=2)
+            return read_image(content, name=path, **self._read_options())
+        except ImageReadError as err:
+            raise ImageReadError(f'LoadImageFromFile: {err}') from None
 
-    def _decode_anydepth(self, content: bytes, path: str) -> np.ndarray:
-        """OpenCV with IMREAD_ANYDEPTH: 8- or 16-bit, RGB, EXIF applied."""
-        flag = cv2.IMREAD_ANYDEPTH | (cv2.IMREAD_COLOR if self.color_type ==
-                                      'color' else cv2.IMREAD_GRAYSCALE)
-        try:
-            img = cv2.imdecode(np.frombuffer(content, np.uint8), flag)
-        except cv2.error:
-            img = None
-        if not isinstance(img, np.ndarray) or img.size == 0:
-            raise self._undecodable(content, path) from None
-        if img.dtype not in (np.uint8, np.uint16):
-            raise DataError(
-                f'LoadImageFromFile: {path!r} decoded to {img.dtype}; '
-                f'bit_depth={self.bit_depth} reads 8- and 16-bit integer '
-                'images: convert the file to a 16-bit PNG or TIFF')
-        if img.ndim == 3 and img.shape[2] == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        if self.bit_depth == 16 and img.dtype == np.uint8:
-            img = img.astype(np.uint16) * np.uint16(257)
-        return img
-
-    def _decode(self, content: bytes, path: str) -> np.ndarray:
-        if self.bit_depth != 8:
-            img = self._decode_anydepth(content, path)
-        else:
-            img = self._decode_pillow_16bit_grey(content) \
-                if self.imdecode_backend == 'pillow' else None
-            if img is None:
-                try:
-                    img = mmcv.imfrombytes(
-                        content,
-                        flag=self.color_type,
-                        channel_order='rgb',
-                        backend=self.imdecode_backend)
-                except Exception:  # each decoder fails in its own way
-                    img = None
-            if not isinstance(img, np.ndarray) or img.size == 0:
-                raise self._undecodable(content, path) from None
-        if img.ndim == 2:
-            img = img[:, :, None]
-        expected = 3 if self.color_type == 'color' else 1
-        if img.shape[2] != expected:  # e.g. a decoder that keeps alpha
-            img = img[:, :, :3] if expected == 3 and img.shape[2] == 4 else \
-                img[:, :, :1]
-        if self.bit_depth == 8 and img.dtype != np.uint8:
-            raise DataError(
-                f'LoadImageFromFile: {path!r} decoded to {img.dtype}, '
-                'expected 8-bit; convert the file to 8-bit PNG')
-        return np.ascontiguousarray(img)
+    def read(self, path: str):
+        """Read one image file as this transform does: ``(H, W, C)``."""
+        return self._decode(self._read_bytes(path), path)
 
     def transform(self, results: dict) -> dict:
         """Read the image.
@@ -202,7 +150,7 @@ class LoadImageFromFile(BaseTransform):
                 f'{", ".join(sorted(map(str, results)))}); the dataset must '
                 f"provide it, or set key to one of its '<key>_path' entries")
         path = str(results[path_key])
-        img = self._decode(self._read_bytes(path), path)
+        img = self.read(path)
         results[self.key] = img
         results[f'{self.key}_ori_shape'] = tuple(img.shape[:2])
         return results
@@ -211,4 +159,5 @@ class LoadImageFromFile(BaseTransform):
         return (f'{type(self).__name__}(key={self.key!r}, '
                 f'color_type={self.color_type!r}, '
                 f'imdecode_backend={self.imdecode_backend!r}, '
-                f'bit_depth={self.bit_depth!r})')
+                f'bit_depth={self.bit_depth!r}, alpha={self.alpha!r}, '
+                f'background={self.background!r})')

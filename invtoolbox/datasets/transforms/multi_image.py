@@ -125,9 +125,11 @@ def _check_fits(results: dict,
 class LoadImages(BaseTransform):
     """Read the K files of ``results['img_paths']`` into ``results['imgs']``.
 
-    Each image is read as :class:`LoadImageFromFile` reads one: RGB
-    ``(H, W, 3)`` uint8, grey files repeated to 3 channels, the alpha
-    channel of RGBA files dropped, any mmengine file backend.
+    Each image is read as :class:`LoadImageFromFile` reads one (through
+    :func:`invtoolbox.utils.read_image`): RGB ``(H, W, 3)`` uint8, EXIF
+    orientation applied, grey files repeated to 3 channels, alpha
+    composited on ``background`` (white) unless ``alpha`` says otherwise,
+    any mmengine file backend.
 
     The K images of a sample must have the same size: frames of a clip,
     the views of a stereo pair and parallel layers always do, and a
@@ -149,6 +151,10 @@ class LoadImages(BaseTransform):
             ``'error'``.
         imdecode_backend (str): ``'cv2'`` or ``'pillow'``. Default: ``'cv2'``.
         backend_args (dict, optional): mmengine file-backend arguments.
+        alpha (str): ``'composite'`` (default), ``'refuse'`` or ``'drop'``:
+            see :class:`LoadImageFromFile`.
+        background (tuple): RGB 0..255 background of ``'composite'``.
+            Default: ``(255, 255, 255)``.
 
     Raises:
         ValueError: no ``img_paths`` in the results, a file cannot be
@@ -159,7 +165,9 @@ class LoadImages(BaseTransform):
     def __init__(self,
                  size_mismatch: str = 'error',
                  imdecode_backend: str = 'cv2',
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 alpha: str = 'composite',
+                 background: Sequence[int] = (255, 255, 255)) -> None:
         if size_mismatch not in ('error', 'crop', 'keep'):
             raise DataError(
                 f"LoadImages: size_mismatch must be 'error', 'crop' or "
@@ -167,7 +175,7 @@ class LoadImages(BaseTransform):
         self.size_mismatch = size_mismatch
         self.loader = LoadImageFromFile(
             key='img', imdecode_backend=imdecode_backend,
-            backend_args=backend_args)
+            backend_args=backend_args, alpha=alpha, background=background)
 
     def transform(self, results: dict) -> dict:
         """Read the images.
@@ -189,8 +197,7 @@ class LoadImages(BaseTransform):
         imgs = []
         for path in paths:
             path = str(path)
-            imgs.append(
-                self.loader._decode(self.loader._read_bytes(path), path))
+            imgs.append(self.loader.read(path))
         results['ori_shapes'] = [tuple(img.shape[:2]) for img in imgs]
         results['ori_shape'] = results['ori_shapes'][0]
         if self.size_mismatch == 'error':
@@ -208,7 +215,8 @@ class LoadImages(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(size_mismatch={self.size_mismatch!r},'
-                f' imdecode_backend={self.loader.imdecode_backend!r})')
+                f' imdecode_backend={self.loader.imdecode_backend!r}, '
+                f'alpha={self.loader.alpha!r})')
 
 
 @TRANSFORMS.register_module()
