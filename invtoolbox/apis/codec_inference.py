@@ -30,7 +30,7 @@ from torch import nn
 
 from ..errors import CodecFileError, InvToolboxError, ShapeError
 from ..models.base_models.learned_codec import codec_padding
-from ..utils import img2tensor, tensor2img
+from ..utils import ImageReadError, img2tensor, read_image, tensor2img
 from .checkpoint_io import write_file_atomic
 from .codec_file import (FINGERPRINT_BYTES, CodecFile, pack, read_codec_file,
                          unpack)
@@ -50,9 +50,9 @@ _ALPHA_MODES = ('RGBA', 'RGBa', 'LA', 'La', 'PA')
 _RGB_CONVERTIBLE = ('1', 'L', 'P', 'RGB')
 
 
-class ImageReadError(InvToolboxError, ValueError):
-    """An input image that the codec cannot take (not an image, alpha,
-    more than 8 bits, an unusual colour mode)."""
+#: ``ImageReadError`` is :class:`invtoolbox.utils.ImageReadError`, the error
+#: of the toolbox's one image reader: here also an input image that the
+#: codec cannot take (alpha, more than 8 bits, an unusual colour mode).
 
 
 # -- model facts --------------------------------------------------------------
@@ -252,7 +252,8 @@ def roundtrip_image(model: nn.Module,
 def read_rgb8(path) -> np.ndarray:
     """Read an 8-bit image as uint8 ``(H, W, 3)`` RGB.
 
-    Greyscale, bilevel and palette images are converted to RGB. Rejected
+    Greyscale, bilevel and palette images are converted to RGB, the EXIF
+    orientation is applied (:func:`invtoolbox.utils.read_image`). Rejected
     with one line (:class:`ImageReadError` / ``FileNotFoundError``): a
     missing path, a file that is not an image, an image with transparency
     (RGBA, LA, PA, a tRNS colour key), more than 8 bits per sample (16-bit
@@ -289,7 +290,6 @@ def read_rgb8(path) -> np.ndarray:
                     f'image {path!r} is in colour mode {mode}; the codec '
                     'takes RGB, grey or palette images: convert it to RGB '
                     'first.')
-            image = np.asarray(img.convert('RGB'))
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError,
             SyntaxError, ValueError) as err:
         if isinstance(err, InvToolboxError):
@@ -297,6 +297,12 @@ def read_rgb8(path) -> np.ndarray:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ImageReadError(f'cannot read image {path!r} ({reason}); pass '
                              'a PNG, JPEG, BMP, TIFF or WebP image.') from None
+    # checked: opaque 8-bit; decoded as every reader of the toolbox decodes
+    # (EXIF orientation applied, the pixel limit)
+    try:
+        image = read_image(path, alpha='refuse', name=os.path.basename(path))
+    except ImageReadError as err:
+        raise ImageReadError(f'cannot read image {path!r}: {err}') from None
     return np.ascontiguousarray(image)
 
 

@@ -23,6 +23,7 @@ from PIL import Image
 
 from ..datasets.raw import RawMetadata, load_raw_input
 from ..errors import InvToolboxError, RawFormatError
+from ..utils.image_io import read_image
 from .checkpoint_io import write_file_atomic
 
 __all__ = [
@@ -112,10 +113,12 @@ def read_rendered_jpeg(path) -> Tuple[np.ndarray, Optional[dict]]:
         with Image.open(path) as img:
             fmt = img.format
             comment = img.info.get('comment')
-            rgb = np.asarray(img.convert('RGB'), dtype=np.float32) / 255.
+        # decoded as every reader of the toolbox decodes (EXIF applied)
+        rgb = read_image(path).astype(np.float32) / 255.
     except (OSError, ValueError) as err:
-        raise InvToolboxError(f'cannot read {path} as an image ({err}).'
-                              ) from None
+        raise InvToolboxError(
+            f"cannot read {path} as an image ({str(err).rstrip('.')})."
+        ) from None
     if fmt != 'JPEG':
         raise InvToolboxError(f'{path} is a {fmt} image, not a JPEG written '
                               'by infer.py render.')

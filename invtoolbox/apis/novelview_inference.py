@@ -45,6 +45,7 @@ from torch import Tensor
 from ..errors import InvToolboxError
 from ..models.degradations._utils import check_quality
 from ..models.editors.novelview import check_pose, pose_matrix
+from ..utils.image_io import ImageReadError, read_image
 from .checkpoint_io import write_file_atomic, write_path_atomic
 from .codec_inference import weights_fingerprint
 
@@ -308,10 +309,12 @@ def read_embedding(path: PathLike,
                 raise EmbeddingFileError(
                     f'{path!r} is a {fmt} image, not a JPEG; pass the JPEG '
                     'written by infer.py embed.')
-            image = np.asarray(img.convert('RGB'))
+        # the pixels as every other reader of the toolbox sees them
+        image = read_image(path)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError,
             SyntaxError, ValueError) as err:
-        if isinstance(err, InvToolboxError):
+        if isinstance(err, InvToolboxError) and not isinstance(
+                err, ImageReadError):
             raise
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise EmbeddingFileError(

@@ -10,7 +10,6 @@ pipeline.
 """
 from __future__ import annotations
 
-import io
 import os.path as osp
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -18,10 +17,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine import fileio
 from mmengine.fileio import join_path
-from PIL import Image
 
 from ..errors import DataError
 from ..registry import DATASETS
+from ..utils.image_io import ImageReadError, image_size
 from .image_folder_dataset import ImageFolderDataset
 
 __all__ = [
@@ -106,20 +105,19 @@ class _MultiImageDataset(ImageFolderDataset):
         return lines
 
     def _image_size(self, path: str) -> Tuple[int, int]:
-        """``(H, W)`` of an image file, from its header."""
+        """``(H, W)`` of an image file as the pipeline will read it (EXIF
+        orientation applied), from its header."""
         try:
             if self.backend_args is None and osp.isfile(path):
-                with Image.open(path) as img:
-                    w, h = img.size
+                w, h = image_size(path)
             else:
-                content = fileio.get(path, backend_args=self.backend_args)
-                with Image.open(io.BytesIO(content)) as img:
-                    w, h = img.size
-        except (OSError, SyntaxError, ValueError):
+                w, h = image_size(
+                    fileio.get(path, backend_args=self.backend_args))
+        except ImageReadError as err:
             raise DataError(
                 f'{self._name}: cannot read the image header of {path!r} '
-                f'(corrupt or not an image); replace or remove the file') \
-                from None
+                f'({str(err).replace(repr("<bytes>"), "it")}); replace or '
+                'remove the file') from None
         return h, w
 
 

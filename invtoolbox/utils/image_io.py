@@ -31,12 +31,12 @@ orientation read by Pillow from the header is applied with numpy.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import sys
 import threading
-import warnings
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -205,29 +205,49 @@ class _Input:
             'remove the file')
 
 
+@contextlib.contextmanager
+def _pillow_check_off():
+    """Pillow's decompression-bomb check suspended (under a lock), where
+    :func:`_check_size` does the check itself: Pillow warns (a line that is
+    not ours) from its limit and raises from twice it. Not
+    ``warnings.catch_warnings``: changing the filters resets Python's
+    'once per location' memory of every other warning."""
+    with _PIL_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _open_pillow(src: _Input) -> Optional[Image.Image]:
-    """Open the header with Pillow; None when Pillow does not know the
-    format. Pillow's decompression-bomb check is ours (see
-    :func:`_check_size`): its warning is silenced, and past its error (twice
-    its limit) the header is read again without it."""
+    """Open the header with Pillow (no pixels decoded); None when Pillow
+    does not know the format."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            try:
-                return Image.open(src.stream())
-            except Image.DecompressionBombError:
-                with _PIL_LOCK:
-                    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-                    try:
-                        return Image.open(src.stream())
-                    finally:
-                        Image.MAX_IMAGE_PIXELS = saved
+        with _pillow_check_off():
+            return Image.open(src.stream())
     except UnidentifiedImageError:
         return None
     except FileNotFoundError:
         raise FileNotFoundError(
             f'image file {src.name!r} does not exist; check the path') \
             from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise src.undecodable(_short(err)) from None
+
+
+def _load_pillow(src: _Input, img: Image.Image) -> None:
+    """Decode the pixels; Pillow's TIFF plugin checks the size again while
+    loading, so its check is off for images above its limit (which passed
+    ours)."""
+    w, h = _stored_size(img)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        if limit is not None and w * h > limit:
+            with _pillow_check_off():
+                img.load()
+        else:
+            img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise src.undecodable(_short(err)) from None
 
@@ -656,10 +676,7 @@ def _decode(src: _Input, limit: int, refuse_alpha: bool) -> np.ndarray:
             _check_cv2_size(src, _stored_size(img))
             arr = None
         else:
-            try:
-                img.load()
-            except (OSError, SyntaxError, ValueError, EOFError) as err:
-                raise src.undecodable(_short(err)) from None
+            _load_pillow(src, img)
             orientation = _orientation_left(img, orientation)
             arr = _pil_to_array(src, img)
     if arr is None:

@@ -46,7 +46,12 @@ def test_load_images_reads_rgb_grey_and_rgba(tmp_path):
     assert [img.dtype for img in imgs] == [np.uint8] * 3
     assert np.array_equal(imgs[0], rgb)
     assert np.array_equal(imgs[1], np.repeat(grey[:, :, None], 3, axis=2))
-    assert np.array_equal(imgs[2], rgba[:, :, :3])  # alpha dropped
+    c, a = rgba[:, :, :3].astype(int), rgba[:, :, 3:].astype(int)
+    on_white = np.floor((c * a + 255 * (255 - a)) / 255 + 0.5)
+    assert np.array_equal(imgs[2], on_white)  # composited on white
+    dropped = TRANSFORMS.build(dict(type='LoadImages', alpha='drop'))(
+        dict(img_paths=paths))['imgs'][2]
+    assert np.array_equal(dropped, rgba[:, :, :3])  # the stored colour
     assert results['ori_shapes'] == [(6, 5)] * 3
     assert results['ori_shape'] == (6, 5)
 

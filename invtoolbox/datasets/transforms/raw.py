@@ -13,10 +13,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from PIL import Image
 
 from ...errors import DataError
 from ...registry import TRANSFORMS
+from ...utils.image_io import ImageReadError, read_image
 from ..raw.isp import load_raw_input
 from ..raw.targets import render_srgb_target
 from .utils import get_image, present_keys
@@ -103,9 +103,8 @@ class LoadSRGBTarget(BaseTransform):
         raw_path = _raw_path(results, 'LoadSRGBTarget')
         jpeg = render_srgb_target(raw_path, self.cache_dir)
         try:
-            with Image.open(jpeg) as pil:
-                img = np.asarray(pil.convert('RGB'), dtype=np.float32) / 255.
-        except OSError as err:
+            img = read_image(jpeg).astype(np.float32) / 255.
+        except (OSError, ImageReadError) as err:
             raise DataError(
                 f'LoadSRGBTarget: cannot decode the cached target {jpeg!r} '
                 f'({err}); delete it to render it again') from None
