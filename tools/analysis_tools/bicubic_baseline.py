@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from invtoolbox.evaluation.functional import psnr, ssim
-from invtoolbox.utils import imresize, modcrop, rgb2ycbcr
+from invtoolbox.utils import imresize, modcrop, read_image, rgb2ycbcr
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = Path(
@@ -77,9 +77,11 @@ def load_images(folder: Path):
             f'{folder}; pass a folder of HR images')
     images = []
     for path in files:
-        with Image.open(path) as im:
-            mode = 'L' if im.mode in ('L', 'I;16', 'I', 'F') else 'RGB'
-            images.append((path.name, np.asarray(im.convert(mode))))
+        with Image.open(path) as im:  # the header: grey stays grey
+            grey = im.mode in ('L', 'I') or im.mode.startswith('I;16')
+        # 16-bit rounded, EXIF applied, alpha composited: as in training
+        img = read_image(path, channels=1 if grey else 3)
+        images.append((path.name, img[:, :, 0] if grey else img))
     return images
 
 
@@ -112,7 +114,7 @@ def main(argv=None):
     folder = Path(args.folder)
     try:
         images = load_images(folder)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     bad = [s for s in args.scales if s < 2]

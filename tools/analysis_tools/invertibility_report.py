@@ -50,19 +50,19 @@ def fail(message):
 
 def load_image(path, factor):
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+
+    from invtoolbox.utils import read_image
     if not osp.isfile(path):
         fail(f'image {path} not found; pass an existing file to --image.')
-    try:
-        with Image.open(path) as img:
-            img = img.convert('RGB')
-    except (UnidentifiedImageError, OSError) as err:
+    try:  # as training reads it: EXIF, 16-bit rounded, alpha on white
+        img = read_image(path)
+    except (OSError, ValueError) as err:
         fail(f'cannot read image {path} ({err}); pass a PNG or JPEG file.')
-    w, h = img.size
+    h, w = img.shape[:2]
     h, w = h - h % factor, w - w % factor
     if h == 0 or w == 0:
         fail(f'image {path} is smaller than the network factor {factor}.')
-    array = np.asarray(img, dtype=np.float32)[:h, :w] / 255.
+    array = img[:h, :w].astype(np.float32) / 255.
     import torch
     return torch.from_numpy(array).permute(2, 0, 1)[None].contiguous()
 

@@ -42,7 +42,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 
 DEFAULT_BASELINES = ('jpeg420', 'jpeg444', 'webp')
 
@@ -102,7 +101,7 @@ def parse_args(argv=None):
 
 def load_images(folder: Path, max_images=None):
     """Every PNG of ``folder`` (sorted) as ``[(name, uint8 (H, W, 3))]``."""
-    from PIL import Image, UnidentifiedImageError
+    from invtoolbox.utils import read_image
     if not folder.is_dir():
         raise InputError(f'data folder {folder} not found; pass a folder of '
                          'PNG images (e.g. ../shared/data/kodak)')
@@ -117,10 +116,9 @@ def load_images(folder: Path, max_images=None):
         files = files[:max_images]
     images = []
     for path in files:
-        try:
-            with Image.open(path) as im:
-                images.append((path.name, np.array(im.convert('RGB'))))
-        except (OSError, UnidentifiedImageError, ValueError) as err:
+        try:  # as training reads it: EXIF, 16-bit rounded, alpha on white
+            images.append((path.name, read_image(path)))
+        except (OSError, ValueError) as err:
             reason = str(err).splitlines()[0] if str(err) else type(
                 err).__name__
             raise InputError(f'cannot read image {path} ({reason}); remove '
