@@ -46,8 +46,9 @@ from ..errors import InvToolboxError
 from ..models.degradations._utils import check_quality
 from ..models.editors.novelview import check_pose, pose_matrix
 from ..utils.image_io import ImageReadError, read_image
-from .checkpoint_io import write_file_atomic, write_path_atomic
+from .checkpoint_io import write_file_atomic
 from .codec_inference import weights_fingerprint
+from .media_io import VideoWriteError, write_gif, write_mp4, write_png
 
 __all__ = [
     'MARKER_TAG', 'MARKER_VERSION', 'CAMERA_PATHS', 'DEFAULT_AMPLITUDE',
@@ -94,10 +95,6 @@ class EmbeddingFileError(InvToolboxError, ValueError):
 class ForeignEmbeddingWarning(UserWarning):
     """A JPEG without the invtoolbox novel-view marker, or made by other
     weights: it is rendered anyway, but its views are meaningless."""
-
-
-class VideoWriteError(InvToolboxError, OSError):
-    """OpenCV cannot write the MP4 here (no ``mp4v`` encoder)."""
 
 
 class NovelViewMarker(NamedTuple):
@@ -514,93 +511,6 @@ def camera_path(kind: str,
 
 # ---------------------------------------------------------------------------
 # writers
-def _check_frames(frames: Sequence[np.ndarray], what: str) -> None:
-    if not len(frames):
-        raise ValueError(f'{what}: no frame to write.')
-    shape = None
-    for frame in frames:
-        if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8
-                and frame.ndim == 3 and frame.shape[2] == 3):
-            raise ValueError(f'{what}: frames must be uint8 (H, W, 3) RGB '
-                             f'arrays, got {getattr(frame, "dtype", "")} '
-                             f'{getattr(frame, "shape", type(frame))}.')
-        if shape is not None and frame.shape != shape:
-            raise ValueError(f'{what}: frames differ in size ({shape} and '
-                             f'{frame.shape}).')
-        shape = frame.shape
-
-
-def _check_fps(fps: float) -> float:
-    if not (isinstance(fps, numbers.Real) and math.isfinite(fps)
-            and fps > 0):
-        raise ValueError(f'fps must be a positive number, got {fps!r}.')
-    return float(fps)
-
-
-def write_png(view: np.ndarray, path: PathLike) -> None:
-    """One uint8 ``(H, W, 3)`` view as a PNG (atomic)."""
-    _check_frames([view], 'write_png')
-    write_file_atomic(
-        path, lambda f: Image.fromarray(view, mode='RGB').save(f, 'PNG'))
-
-
-def write_gif(frames: Sequence[np.ndarray], path: PathLike,
-              fps: float = 15) -> None:
-    """An animated GIF that loops forever (Pillow, atomic).
-
-    Every frame is shown ``1 / fps`` s (GIF delays are whole hundredths of
-    a second); colours are reduced to 256 per frame. Pillow merges
-    consecutive identical frames into one longer frame, so the animation
-    plays the same with fewer frames.
-    """
-    _check_frames(frames, 'write_gif')
-    duration = 1000.0 / _check_fps(fps)
-    images = [Image.fromarray(f, mode='RGB') for f in frames]
-    write_file_atomic(
-        path, lambda f: images[0].save(
-            f, format='GIF', save_all=True, append_images=images[1:],
-            duration=duration, loop=0))
-
-
-def write_mp4(frames: Sequence[np.ndarray], path: PathLike,
-              fps: float = 15) -> None:
-    """An MP4 (OpenCV ``VideoWriter``, fourcc ``mp4v``), written to a
-    temporary file in the target folder, checked (it opens and holds every
-    frame) and renamed into place.
-
-    Raises:
-        VideoWriteError: one line, when OpenCV cannot write MP4 here.
-    """
-    import cv2
-    _check_frames(frames, 'write_mp4')
-    fps = _check_fps(fps)
-    height, width = frames[0].shape[:2]
-
-    def produce(tmp: str) -> None:
-        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                                 (width, height))
-        if not writer.isOpened():
-            raise VideoWriteError(
-                f'cannot write {os.fspath(path)!r}: OpenCV {cv2.__version__} '
-                "has no 'mp4v' MP4 encoder here; write a .gif instead.")
-        try:
-            for frame in frames:
-                writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
-        finally:
-            writer.release()
-        capture = cv2.VideoCapture(tmp)
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) \
-            if capture.isOpened() else 0
-        capture.release()
-        if count != len(frames):
-            raise VideoWriteError(
-                f'cannot write {os.fspath(path)!r}: OpenCV wrote an MP4 with '
-                f'{count} of {len(frames)} frames; write a .gif instead.')
-
-    # the container follows the extension: the temporary name ends in .mp4
-    write_path_atomic(path, produce, suffix='.tmp.mp4')
-
-
 def write_views(frames: Sequence[np.ndarray], path: PathLike,
                 fps: float = 15) -> None:
     """Write views by the extension of ``path``: ``.png`` (exactly one

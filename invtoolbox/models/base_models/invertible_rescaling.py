@@ -190,6 +190,23 @@ class InvertibleRescalingModel(RescalingMixin, BaseEditModel):
             draws.append(self.sample_latent(shape, lr, gen, gaussian_scale))
         return torch.cat(draws, dim=0)
 
+    def draw_upscale_latent(self,
+                            lr: Tensor,
+                            latent: Optional[str] = None,
+                            seed=_FROM_TEST_CFG,
+                            gaussian_scale: Optional[float] = None,
+                            z: Optional[Tensor] = None) -> Tensor:
+        """The latent :meth:`upscale` uses for ``lr`` with these arguments
+        (``z`` when given, else drawn as :meth:`upscale` draws it)."""
+        if z is not None:
+            return z
+        latent = self.test_cfg['latent'] if latent is None else latent
+        if seed is _FROM_TEST_CFG:
+            seed = self.test_cfg['seed']
+        if gaussian_scale is None:
+            gaussian_scale = self.test_cfg['gaussian_scale']
+        return self.test_latent(lr, latent, seed, float(gaussian_scale))
+
     @torch.no_grad()
     def upscale(self,
                 lr: Tensor,
@@ -217,13 +234,7 @@ class InvertibleRescalingModel(RescalingMixin, BaseEditModel):
                 lr).__name__
             raise ShapeError(f'{name}: expected the LR as an (N, {c}, h, w) '
                              f'batch, got shape {shape}.')
-        if z is None:
-            latent = self.test_cfg['latent'] if latent is None else latent
-            if seed is _FROM_TEST_CFG:
-                seed = self.test_cfg['seed']
-            if gaussian_scale is None:
-                gaussian_scale = self.test_cfg['gaussian_scale']
-            z = self.test_latent(lr, latent, seed, float(gaussian_scale))
+        z = self.draw_upscale_latent(lr, latent, seed, gaussian_scale, z)
         return self.reconstruct(lr, z)
 
     # ------------------------------------------------------------------

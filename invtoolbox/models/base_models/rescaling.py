@@ -79,6 +79,15 @@ class RescalingMixin:
         """Received LR -> HR (not clamped)."""
         raise NotImplementedError
 
+    def draw_upscale_latent(self, lr: Tensor, **kwargs) -> Optional[Tensor]:
+        """The random per-pixel input that :meth:`upscale` would draw for
+        the whole of ``lr`` (same ``kwargs``), or None when it draws none.
+        Models that return a tensor accept it back as ``upscale(lr, z=z)``:
+        tiled inference (:mod:`invtoolbox.apis.tiling`) draws it once for
+        the whole image and hands each tile its part, so tiles change no
+        value."""
+        return None
+
     # -- the channel -----------------------------------------------------------
     def build_test_codec(self, codec: ModuleCfg) -> Optional[nn.Module]:
         """Build a test codec from a ``DEGRADATIONS`` config (or pass a

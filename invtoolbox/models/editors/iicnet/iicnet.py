@@ -11,8 +11,9 @@ from torch import Tensor, nn
 from ....errors import ShapeError
 from ....registry import DEGRADATIONS, LOSSES, MODELS
 from ....structures import DataSample
-from ....tasks import BaseRICTask, build_task
-from ...base_models import BaseEditModel, ModuleCfg
+from ....tasks import BaseRICTask, VideoEmbedding, build_task
+from ...base_models import (BaseEditModel, ModuleCfg,
+                            ReversibleConversionMixin)
 from ...degradations import NoiseQuantization
 
 __all__ = ['IICNet', 'iicnet_generator_config']
@@ -52,7 +53,7 @@ def iicnet_generator_config(task: BaseRICTask,
 
 
 @MODELS.register_module()
-class IICNet(BaseEditModel):
+class IICNet(ReversibleConversionMixin, BaseEditModel):
     """IICNet: A Generic Framework for Reversible Image Conversion
     (Cheng, Xie, Chen, ICCV 2021).
 
@@ -277,6 +278,26 @@ class IICNet(BaseEditModel):
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
+    @property
+    def num_images(self) -> int:
+        return self.task.num_images
+
+    @property
+    def conversion_scale(self) -> int:
+        return self.task.scale
+
+    @property
+    def embedding_channels(self) -> int:
+        return self.task.out_channels
+
+    @property
+    def image_names(self):
+        return tuple(self.task.image_names)
+
+    @property
+    def takes_frames(self) -> bool:
+        return isinstance(self.task, VideoEmbedding)
+
     @torch.no_grad()
     def embed(self, images: Tensor) -> Tensor:
         """``(N, K, 3, H, W)`` natural RGB -> the 8-bit embedding ``(N, c,
