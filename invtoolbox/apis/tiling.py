@@ -165,30 +165,42 @@ def receptive_radius(op: TileOp,
 # ---------------------------------------------------------------------------
 # tiles
 # ---------------------------------------------------------------------------
-def _starts(size: int, tile: int) -> List[int]:
-    return list(range(0, size, tile))
+def _regions(size: int, tile: int, halo: int) -> List[Tuple[int, int,
+                                                            int, int]]:
+    """``(core_start, core_stop, region_start, region_stop)`` along one
+    axis. Every region has the same length, ``min(size, tile + 2 halo)``:
+    regions at the image border shift inward instead of shrinking, so all
+    tiles have one shape (the backends prepare a convolution once per
+    shape) and each still covers its core plus the halo, or reaches the
+    border."""
+    length = min(size, tile + 2 * halo)
+    out = []
+    for start in range(0, size, tile):
+        stop = min(start + tile, size)
+        first = min(max(start - halo, 0), size - length)
+        out.append((start, stop, first, first + length))
+    return out
 
 
 def plan_tiles(height: int, width: int, tile: int, halo: int,
                multiple: int = 1) -> List[Tile]:
     """Cut an ``height x width`` image (input pixels) into tiles of at most
-    ``tile x tile``, each widened by ``halo`` and clipped to the image.
+    ``tile x tile``, each computed from a region that extends it by at
+    least ``halo`` on every side that is not the image border.
 
     ``tile`` and ``halo`` are rounded up to ``multiple`` so that every box
-    starts on the network's downsampling grid.
+    starts on the network's downsampling grid; ``height`` and ``width``
+    must be multiples of it.
     """
     if tile < 1:
         raise TilingError(f'the tile size must be positive, got {tile}.')
     tile = int(math.ceil(tile / multiple) * multiple)
     halo = int(math.ceil(max(halo, 0) / multiple) * multiple)
     tiles = []
-    for top in _starts(height, tile):
-        bottom = min(top + tile, height)
-        for left in _starts(width, tile):
-            right = min(left + tile, width)
-            region = (max(top - halo, 0), max(left - halo, 0),
-                      min(bottom + halo, height), min(right + halo, width))
-            tiles.append(Tile((top, left, bottom, right), region))
+    for top, bottom, r_top, r_bottom in _regions(height, tile, halo):
+        for left, right, r_left, r_right in _regions(width, tile, halo):
+            tiles.append(Tile((top, left, bottom, right),
+                              (r_top, r_left, r_bottom, r_right)))
     return tiles
 
 
@@ -381,38 +393,31 @@ class TileCost(NamedTuple):
 
 def measure_tile_cost(op: TileOp,
                       device: torch.device = torch.device('cpu'),
-                      sizes: Tuple[int, int] = (192, 320)) -> TileCost:
-    """Measure the memory one region of ``s x s`` input pixels needs, at
-    the two ``sizes`` (after a warm-up run): the larger of the slope and the
-    larger region's cost per pixel, so an upper bound. Uses the peak
-    resident memory (Linux, CPU); elsewhere :data:`FALLBACK_BYTES_PER_PIXEL`.
+                      size: int = 256) -> TileCost:
+    """Measure the memory a region of ``size x size`` input pixels needs
+    (after a small warm-up run): its peak resident memory per pixel, so an
+    upper bound for larger regions (what does not grow with the region is
+    counted per pixel too). Linux, CPU; elsewhere
+    :data:`FALLBACK_BYTES_PER_PIXEL`.
     """
     return_freed_memory()
     if device.type != 'cpu' or not reset_peak_rss() or peak_rss() is None:
         return TileCost(0.0, float(FALLBACK_BYTES_PER_PIXEL), False)
-    sizes = tuple(int(math.ceil(s / op.multiple) * op.multiple)
-                  for s in sizes)
+    size = int(math.ceil(size / op.multiple) * op.multiple)
 
-    def run(size: int) -> int:
-        x = torch.rand((1, op.in_channels, size, size))
-        side = _side_for(op, (size, size))
+    def run(side: int) -> int:
+        x = torch.rand((1, op.in_channels, side, side))
+        extra = _side_for(op, (side, side))
         return_freed_memory()
         base = current_rss() or 0
         reset_peak_rss()
         with torch.no_grad():
-            y = op.fn(x, side)
+            y = op.fn(x, extra)
         del y
         return max((peak_rss() or 0) - base, 0)
 
     run(max(op.multiple * 4, 16))  # warm-up: one-time buffers
-    small, large = (run(s) for s in sizes)
-    # the slope, or the average cost of the larger region when that is
-    # more (allocator noise makes the slope alone unreliable): an upper
-    # bound rather than a fit
-    per_pixel = max((large - small) / (sizes[1]**2 - sizes[0]**2),
-                    large / sizes[1]**2, 1.0)
-    fixed = max(small - per_pixel * sizes[0]**2, 0.0)
-    return TileCost(fixed, per_pixel, True)
+    return TileCost(0.0, max(run(size) / size**2, 1.0), True)
 
 
 def choose_tile_size(height: int, width: int, halo: int, cost: TileCost,
