@@ -764,9 +764,8 @@ def conversion_sources(args, model):
                 f'{source} is a video; {type(model.task).__name__} embeds '
                 f'{k} images, not video frames: pass a folder of them.')
         frames = read_video_frames(source, k, start)
-        if frames.total > start + k:
-            print(f'embedding frames {start}..{start + k - 1} of '
-                  f'{frames.total} (--start picks others)')
+        print(f'embedding frames {start}..{start + k - 1} of {source.name} '
+              '(--start picks others)')
         return frames.images, frames.names, frames.fps, str(source)
     files = list_image_files(source, 'images')
     if len(files) < start + k:
