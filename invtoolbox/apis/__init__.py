@@ -2,12 +2,15 @@
 """High-level APIs: model building from configs, checkpoint loading, the
 converters from the official released checkpoints (the entry points of
 ``CONVERTERS``; each family's converter lives in ``models/editors/<algo>/``)
-and inference on files (novel views: :mod:`.novelview_inference`).
+and inference on files: :class:`Inferencer` for every capability
+(:mod:`.tiling` for large images), novel views in :mod:`.novelview_inference`.
 """
 from .checkpoint_io import (default_file_mode, file_sha256,
                             load_trusted_checkpoint, load_weights_only,
                             plain_meta, save_checkpoint_atomic)
 from .inference import init_model, load_model_weights
+from .inferencer import (CAPABILITY_COMMANDS, Inferencer, InferenceError,
+                         RoundTrip, capability_of)
 from .converters import (OFFICIAL_ARCHS, convert_official_checkpoint,
                          convert_official_to_model,
                          describe_official_checkpoint)
@@ -31,5 +34,6 @@ __all__ = [
     'convert_sain_state_dict', 'convert_iicnet_state_dict',
     'describe_iicnet_layout', 'IICNET_CONFIG_IDS', 'embed_mpi',
     'read_embedding', 'render_from_jpeg', 'render_embedding', 'camera_path',
-    'write_views', 'EmbedResult', 'CAMERA_PATHS'
+    'write_views', 'EmbedResult', 'CAMERA_PATHS', 'Inferencer',
+    'InferenceError', 'RoundTrip', 'capability_of', 'CAPABILITY_COMMANDS'
 ]

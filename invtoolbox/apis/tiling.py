@@ -394,8 +394,9 @@ class TileCost(NamedTuple):
 def measure_tile_cost(op: TileOp,
                       device: torch.device = torch.device('cpu'),
                       size: int = 256) -> TileCost:
-    """Measure the memory a region of ``size x size`` input pixels needs
-    (after a small warm-up run): its peak resident memory per pixel, so an
+    """Measure the memory a region of ``size x size`` pixels needs (input
+    pixels, or output pixels when the operation enlarges; after a small
+    warm-up run): its peak resident memory per pixel, so an
     upper bound for larger regions (what does not grow with the region is
     counted per pixel too). Linux, CPU; elsewhere
     :data:`FALLBACK_BYTES_PER_PIXEL`.
@@ -403,6 +404,8 @@ def measure_tile_cost(op: TileOp,
     return_freed_memory()
     if device.type != 'cpu' or not reset_peak_rss() or peak_rss() is None:
         return TileCost(0.0, float(FALLBACK_BYTES_PER_PIXEL), False)
+    # the larger of input and output about size x size pixels
+    size = max(int(size / max(float(op.scale), 1.0)), 16)
     size = int(math.ceil(size / op.multiple) * op.multiple)
 
     def run(side: int) -> int:

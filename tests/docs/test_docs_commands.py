@@ -180,6 +180,15 @@ INVC_QS_ENCODE = ('python tools/codec.py encode '
                   f'{INVC_QS_CKPT} demo/kodim23_crop.png kodim23.itb')
 
 
+def kodak_subset(folder, names=('kodim03.png', 'kodim23.png')):
+    """Two Kodak images: what a user's folder of photos would hold (the
+    page names all 24; two keep the run short)."""
+    import shutil
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(shared_path('data', 'kodak', name), folder / name)
+
+
 def invcompress_images(root, count=1, size=192):
     """``count`` crops of the demo Kodak images in ``root`` (a stand-in
     for the Kodak folder)."""
@@ -614,6 +623,68 @@ COMMANDS = {
     'python tools/test.py my_config.py work_dirs/my_config/iter_500000.pth':
     ParseOnly('needs a trained plugin checkpoint; the test tool on IICNet '
               'configs runs above (configs/iicnet/video_embed.py)'),
+    # docs/inference.md
+    'python tools/infer.py roundtrip work_dirs/irn_x2_quickstart '
+    'work_dirs/irn_x2_quickstart demo/kodim23_crop.png '
+    'work_dirs/roundtrip_demo/ --quality 75': Substitute(
+        {'work_dirs/irn_x2_quickstart': '{root}/quickstart',
+         'work_dirs/roundtrip_demo/': '{root}/roundtrip_demo/'},
+        expect=('jpeg quality 75 on the x2 LR', 'Y-PSNR', 'wrote 1 image'),
+        files=('{root}/roundtrip_demo/kodim23_crop.png', ),
+        after=QUICKSTART_TRAIN),
+    'python tools/infer.py downscale configs/irn/irn_x2_div2k.py '
+    'checkpoints/irn_x2.pth ../shared/data/kodak/ work_dirs/kodak_lr/':
+    Substitute(
+        {'checkpoints/irn_x2.pth': '{root}/checkpoints/irn_x2.pth',
+         '../shared/data/kodak/': '{root}/kodak_two/',
+         'work_dirs/kodak_lr/': '{root}/kodak_lr/'},
+        setup=lambda root: kodak_subset(root / 'kodak_two'),
+        expect=('wrote 2 image(s)', ),
+        files=('{root}/kodak_lr/kodim03.png', ), after=IRN_X2_CONVERT),
+    'python tools/infer.py upscale configs/irn/irn_x2_div2k.py '
+    'checkpoints/irn_x2.pth work_dirs/kodak_lr/ work_dirs/kodak_sr/ '
+    '--seed 0': Substitute(
+        {'checkpoints/irn_x2.pth': '{root}/checkpoints/irn_x2.pth',
+         'work_dirs/kodak_lr/': '{root}/kodak_lr/',
+         'work_dirs/kodak_sr/': '{root}/kodak_sr/'},
+        expect=('wrote 2 image(s)', ), files=('{root}/kodak_sr/kodim03.png', ),
+        after='python tools/infer.py downscale configs/irn/irn_x2_div2k.py '
+        'checkpoints/irn_x2.pth ../shared/data/kodak/ work_dirs/kodak_lr/'),
+    'python tools/infer.py roundtrip configs/irn/irn_x2_div2k.py '
+    'checkpoints/irn_x2.pth ../shared/data/kodak/kodim23.png '
+    'work_dirs/kodim23_jpeg75/ --codec jpeg --quality 75 --keep-lr':
+    Substitute(
+        {'checkpoints/irn_x2.pth': '{root}/checkpoints/irn_x2.pth',
+         'work_dirs/kodim23_jpeg75/': '{root}/kodim23_jpeg75/'},
+        expect=('kodim23.png', 'Y-PSNR'),
+        files=('{root}/kodim23_jpeg75/kodim23.png',
+               '{root}/kodim23_jpeg75/kodim23_lr.jpg'), after=IRN_X2_CONVERT),
+    'python tools/infer.py embed configs/iicnet/video_embed.py '
+    'iicnet_st-01.pth ../shared/data/video/vimeo_00001_0002/ '
+    'work_dirs/clip.png --start 1': Substitute(
+        {'iicnet_st-01.pth': '{root}/st01/iicnet_st-01.pth',
+         'work_dirs/clip.png': '{root}/clip.png'},
+        expect=('embedding images 1..5 of 7', 'embedded 5 images'),
+        files=('{root}/clip.png', ), after=ST01_CONVERT),
+    'python tools/infer.py restore configs/iicnet/video_embed.py '
+    'iicnet_st-01.pth work_dirs/clip.png work_dirs/clip.gif': Substitute(
+        {'iicnet_st-01.pth': '{root}/st01/iicnet_st-01.pth',
+         'work_dirs/clip.png': '{root}/clip.png',
+         'work_dirs/clip.gif': '{root}/clip.gif'},
+        expect=('restored 5 frames', ), files=('{root}/clip.gif', ),
+        after='python tools/infer.py embed configs/iicnet/video_embed.py '
+        'iicnet_st-01.pth ../shared/data/video/vimeo_00001_0002/ '
+        'work_dirs/clip.png --start 1'),
+    'python tools/infer.py restore configs/iicnet/video_embed.py '
+    'iicnet_st-01.pth work_dirs/clip.png work_dirs/clip_frames/': Substitute(
+        {'iicnet_st-01.pth': '{root}/st01/iicnet_st-01.pth',
+         'work_dirs/clip.png': '{root}/clip.png',
+         'work_dirs/clip_frames/': '{root}/clip_frames/'},
+        expect=('restored 5 image(s)', ),
+        files=('{root}/clip_frames/im2.png', '{root}/clip_frames/im6.png'),
+        after='python tools/infer.py embed configs/iicnet/video_embed.py '
+        'iicnet_st-01.pth ../shared/data/video/vimeo_00001_0002/ '
+        'work_dirs/clip.png --start 1'),
 }
 
 
