@@ -4,7 +4,7 @@
 Usage::
 
     python tools/test.py CONFIG CHECKPOINT [--out results.json|results.pkl]
-        [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+        [--work-dir DIR] [--data-root DIR] [--cfg-options KEY=VALUE ...]
         [--launcher none|pytorch|slurm]
 
     tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [args]
@@ -12,8 +12,9 @@ Usage::
 The checkpoint is loaded with ``torch.load(weights_only=True)`` (tensors,
 plain data and the numpy/mmengine objects of mmengine checkpoints; nothing
 in the file is executed). ``--out x.json`` writes the metrics,
-``--out x.pkl`` the predictions (mmengine ``DumpResults``). Bad input ends
-with one line ``error: ...`` and exit status 1.
+``--out x.pkl`` the predictions (mmengine ``DumpResults``). ``--data-root
+DIR`` points every dataset of the config at ``DIR`` (as in ``train.py``).
+Bad input ends with one line ``error: ...`` and exit status 1.
 """
 import argparse
 import json
@@ -50,6 +51,7 @@ def parse_args(argv=None):
         '--work-dir',
         help='folder for the logs (default: the config\'s work_dir, else '
         'work_dirs/<config name>)')
+    train_tool.add_data_root_argument(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -98,7 +100,8 @@ def main(argv=None):
 
     from invtoolbox.utils import register_checkpoint_loader
     train_tool.register_modules()
-    cfg = train_tool.load_config(args.config, args.cfg_options)
+    cfg = train_tool.load_config(args.config, args.cfg_options,
+                                 args.data_root)
     if not osp.isfile(args.checkpoint):
         fail(f'checkpoint {args.checkpoint} not found; pass an existing '
              '.pth file.')

@@ -4,7 +4,7 @@
 Usage::
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--seed N] [--cfg-options KEY=VALUE ...]
+        [--seed N] [--data-root DIR] [--cfg-options KEY=VALUE ...]
         [--launcher none|pytorch|slurm]
 
     tools/dist_train.sh CONFIG NUM_PROCS [args]      # torchrun, CPU or GPU
@@ -17,7 +17,10 @@ resumes from that file, which you thereby declare trusted (loaded with
 uninterrupted one (see ``docs/tools.md``). Without a GPU, ``--launcher
 pytorch|slurm`` trains with the ``gloo`` backend. Bad input ends with one
 line ``error: ...`` on stderr and exit status 1 (set ``INVTB_TRACEBACK=1`` for
-the full traceback).
+the full traceback); when data is missing, the line ends with the config's
+``data_hint`` (if it sets one). ``--data-root DIR`` points every dataset of
+the config at ``DIR`` (the config's ``data_root`` swapped for ``DIR``, each
+dataset keeping its sub-folder; see ``invtoolbox.utils.data_root``).
 """
 import argparse
 import contextlib
@@ -62,6 +65,7 @@ def parse_args(argv=None):
         action='store_true',
         help='automatic mixed precision (needs a CUDA GPU)')
     parser.add_argument('--seed', type=int, help='random seed of the run')
+    add_data_root_argument(parser)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -83,6 +87,17 @@ def parse_args(argv=None):
     return args
 
 
+def add_data_root_argument(parser):
+    """``--data-root DIR`` (shared with test.py)."""
+    parser.add_argument(
+        '--data-root',
+        metavar='DIR',
+        help='point every dataset of the config at DIR: the config\'s '
+        'data_root is swapped for DIR and each dataset keeps its sub-folder '
+        '(e.g. DIR/train and DIR/val for the quick starts); applied before '
+        '--cfg-options')
+
+
 def fail(message):
     """Exit with a one-line message (status 1)."""
     if os.environ.get('INVTB_TRACEBACK') == '1' and sys.exc_info()[0]:
@@ -96,8 +111,9 @@ def one_line(err):
     return f'{type(err).__name__}: {text[0] if text else ""}'.rstrip(': ')
 
 
-def load_config(path, cfg_options=None):
-    """``Config.fromfile`` plus ``--cfg-options``, failing in one line."""
+def load_config(path, cfg_options=None, data_root=None):
+    """``Config.fromfile`` plus ``--data-root`` and ``--cfg-options`` (in
+    that order, so an explicit option wins), failing in one line."""
     if not osp.isfile(path):
         fail(f'config {path} not found; pass the path of a config .py file.')
     try:
@@ -105,6 +121,8 @@ def load_config(path, cfg_options=None):
     except Exception as err:  # syntax errors, failed custom_imports, ...
         plugin = _failed_custom_import(path)
         fail(plugin or f'cannot load config {path}: {one_line(err)}')
+    if data_root is not None:
+        apply_data_root(cfg, data_root, path)
     if cfg_options:
         try:
             cfg.merge_from_dict(cfg_options)
@@ -112,6 +130,22 @@ def load_config(path, cfg_options=None):
             fail(f'cannot apply --cfg-options {cfg_options} to {path}: '
                  f'{one_line(err)}')
     return cfg
+
+
+def apply_data_root(cfg, data_root, path):
+    """``--data-root``: every dataset of ``cfg`` under ``data_root``."""
+    from invtoolbox.utils.data_root import set_data_root
+    if not osp.isdir(data_root):
+        old = cfg.get('data_root') or 'the common folder of its datasets'
+        fail(f'--data-root {data_root} is not a folder; pass the folder that '
+             f'replaces the data root of {path} ({old}).')
+    try:
+        left = set_data_root(cfg, data_root)
+    except ValueError as err:
+        fail(f'--data-root {data_root} for config {path}: {err}.')
+    for root in left:
+        print(f'--data-root: {root} is not under the config\'s data_root '
+              f'and stays as it is.')
 
 
 def register_modules():
@@ -149,8 +183,31 @@ def is_config_error(err):
     from invtoolbox import InvToolboxError
     if isinstance(err, (InvToolboxError, FileNotFoundError)):
         return True
+    if is_bad_option_error(err):
+        return True
     # mmengine's registries: "X is not in the <scope>::<name> registry ..."
     return isinstance(err, KeyError) and ' registry' in str(err)
+
+
+def is_bad_option_error(err):
+    """A class built from the config got an option it does not take (e.g.
+    ``data_root`` given to a ``ConcatDataset`` by ``--cfg-options``)."""
+    return isinstance(err, TypeError) and \
+        'got an unexpected keyword argument' in str(err)
+
+
+def config_error_message(err, cfg):
+    """The one line for a config error: the error, then what to do."""
+    from invtoolbox.errors import DataError
+    message = one_line(err) if isinstance(err, KeyError) else str(err)
+    if is_bad_option_error(err):
+        message = (f'{one_line(err)}: a config entry (or --cfg-options item) '
+                   'gives a class an option it does not take; check the '
+                   'keys (for data folders use --data-root DIR).')
+    hint = cfg.get('data_hint')
+    if isinstance(err, (FileNotFoundError, DataError)) and hint:
+        message = f'{message.rstrip(".")}. {hint}'
+    return message
 
 
 def _resume_seed(checkpoint):
@@ -259,7 +316,7 @@ def runner_session(cfg, launcher, config_path):
         except Exception as err:
             if not is_config_error(err):
                 raise
-            fail(one_line(err) if isinstance(err, KeyError) else str(err))
+            fail(config_error_message(err, cfg))
         if own_group:
             drain_process_group()
     finally:
@@ -296,7 +353,7 @@ def main(argv=None):
 
     from invtoolbox.utils import register_checkpoint_loader
     register_modules()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.data_root)
 
     set_work_dir(cfg, args.work_dir, args.config)
     if args.seed is not None:

@@ -77,8 +77,8 @@ class _MultiImageDataset(ImageFolderDataset):
                 folder, backend_args=self.backend_args) else 'does not exist')
             raise FileNotFoundError(
                 f'{self._name}: {what} {folder!r} {state}; point {option} at '
-                f'it (e.g. --cfg-options <dataloader>.dataset.{option}='
-                f'/path/to/data)')
+                f'it (e.g. tools/train.py CONFIG --data-root DIR for every '
+                f'dataset of a config)')
 
     def _subfolders(self, folder: str, option: str, what: str) -> List[str]:
         """The sorted, non-hidden sub-folder names of ``folder``."""

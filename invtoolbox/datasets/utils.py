@@ -51,8 +51,8 @@ def scan_images(folder: str,
             folder, backend_args=backend_args) else 'does not exist')
         raise FileNotFoundError(
             f'{owner}: image folder {folder!r} {what}; put the images there '
-            f'or point {option} at them (e.g. --cfg-options '
-            f'<dataloader>.dataset.{option}=/path/to/images)')
+            f'or point {option} at them (e.g. tools/train.py CONFIG '
+            f'--data-root DIR for every dataset of a config)')
     names = fileio.list_dir_or_file(
         folder,
         list_dir=False,

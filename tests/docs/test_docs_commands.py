@@ -114,6 +114,22 @@ def make_tiny_data(root):
         Image.open(frame).crop((0, 0, 64, 64)).save(clip / frame.name)
 
 
+def copy_demo_clips(root):
+    """A user's clip folder: two demo train clips, one val clip."""
+    import shutil
+    clips = REPO_ROOT / 'demo' / 'data' / 'videos'
+    for split, name in (('train', 'clic_00_0'), ('train', 'clic_01_0'),
+                        ('val', 'kodim05')):
+        shutil.copytree(clips / split / name,
+                        root / 'my_clips' / split / name)
+
+
+VIDEO_QS_TRAIN = 'python tools/train.py configs/iicnet/video_embed_quickstart.py'
+VIDEO_QS_TINY = ['--cfg-options', 'train_cfg.max_iters=2',
+                 'train_cfg.val_interval=2',
+                 'default_hooks.checkpoint.interval=2']
+
+
 def sr_options(train_root='demo/data/train', eval_root=TINY_SR,
                test_sets=5, iters=1):
     options = ['--cfg-options', f'train_cfg.max_iters={iters}',
@@ -280,6 +296,25 @@ COMMANDS = {
          if not word.startswith('train_dataloader.dataset.data_root')]
         + ['--work-dir', '{root}/data_roots'],
         expect=('Set5/PSNR_Y', ), files=('{root}/data_roots/iter_1.pth', )),
+    # README.md (your own video clips), configs/iicnet/README.md
+    VIDEO_QS_TRAIN: Substitute(
+        {}, ['--work-dir', '{root}/video_qs'] + VIDEO_QS_TINY,
+        expect=('demo_clips_val/embed_PSNR',
+                'demo_clips_val/Baseline_restored_noref_PSNR'),
+        files=('{root}/video_qs/iter_2.pth', )),
+    f'{VIDEO_QS_TRAIN} --data-root my_clips': Substitute(
+        {'my_clips': '{root}/my_clips'},
+        ['--work-dir', '{root}/video_qs_own'] + VIDEO_QS_TINY,
+        setup=copy_demo_clips,
+        expect=('Iter(val) [3/3]', 'demo_clips_val/restored_noref_PSNR'),
+        files=('{root}/video_qs_own/iter_2.pth', )),
+    'python tools/test.py configs/iicnet/video_embed_quickstart.py '
+    'work_dirs/video_embed_quickstart/iter_300.pth': Substitute(
+        {'work_dirs/video_embed_quickstart/iter_300.pth':
+         '{root}/video_qs/iter_2.pth'},
+        ['--work-dir', '{root}/video_qs_test'],
+        expect=TEST_TABLE + ('Baseline_restored_noref_PSNR', ),
+        after=VIDEO_QS_TRAIN),
     # docs/iicnet.md, configs/iicnet/README.md
     'python tools/train.py configs/iicnet/video_embed.py': RunBy(
         'tests/configs/test_iicnet_configs_run.py::'

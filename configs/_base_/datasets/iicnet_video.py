@@ -4,9 +4,13 @@
 #   data/DAVIS/DAVIS-2017-trainval/JPEGImages/480p/<scene>/00000.jpg ...
 #   data/DAVIS/DAVIS-2017-test-dev/JPEGImages/480p/<scene>/00000.jpg ...
 #   data/DAVIS/DAVIS-2017-test-challenge/JPEGImages/480p/<scene>/00000.jpg ...
-# Point elsewhere by setting data_root in a child config and rebuilding the
-# loaders, or per dataset, e.g.
+# Point elsewhere with tools/train.py / test.py --data-root DIR (DIR holds
+# the three DAVIS-2017-<release> folders: every dataset below keeps its
+# sub-folder of data_root), or per dataset, e.g.
 #   --cfg-options test_dataloader.0.dataset.data_root=/x/DAVIS-2017-test-challenge
+# Without DAVIS: configs/iicnet/video_embed_quickstart.py trains on the
+# bundled demo clips, and README.md#your-own-video-clips points it at
+# yours. The tools end a missing-data error with data_hint.
 #
 # Official splits and clips (codes/scripts/davis_annotation.py):
 #   train = trainval + the even-indexed test-dev scenes, clips of 5 frames
@@ -33,6 +37,12 @@
 # even sizes: add dict(type='ModCropImages', scale=2) before PackImages in
 # val_pipeline / test_pipeline.
 data_root = 'data/DAVIS'
+data_hint = (
+    'No DAVIS-2017? Try the bundled demo clips: python tools/train.py '
+    'configs/iicnet/video_embed_quickstart.py; for your own clips see '
+    'README.md#your-own-video-clips (--data-root DIR); for DAVIS elsewhere '
+    'pass --data-root DIR with DIR holding DAVIS-2017-trainval/, '
+    'DAVIS-2017-test-dev/ and DAVIS-2017-test-challenge/.')
 num_frames = 5
 crop_size = 144
 

@@ -9,13 +9,13 @@ from .ms_ssim import MSSSIM
 from .psnr import PSNR
 from .isp_baseline import SyntheticISPBaseline
 from .jpeg_same_rate import JPEGSameRateBaseline, jpeg_at_rate
-from .ric import RICMetric
+from .ric import RICMetric, RepeatReferenceBaseline
 from .ssim import SSIM
 from .views import ViewPSNR, ViewSSIM
 
 __all__ = [
     'BaseSampleWiseMetric', 'get_field', 'PSNR', 'SSIM', 'MSSSIM', 'MAE',
     'BPP', 'InvertibilityError', 'invertibility_error', 'BicubicBaselinePSNR',
-    'RICMetric', 'SyntheticISPBaseline', 'JPEGSameRateBaseline',
+    'RICMetric', 'RepeatReferenceBaseline', 'SyntheticISPBaseline', 'JPEGSameRateBaseline',
     'jpeg_at_rate', 'ViewPSNR', 'ViewSSIM'
 ]

@@ -13,7 +13,7 @@ from invtoolbox.registry import METRICS
 from ..functional import psnr, ssim
 from .base_sample_wise_metric import get_field
 
-__all__ = ['RICMetric']
+__all__ = ['RICMetric', 'RepeatReferenceBaseline']
 
 
 @METRICS.register_module()
@@ -138,3 +138,64 @@ class RICMetric(BaseMetric):
             key: float(np.mean([r[key] for r in results if key in r]))
             for key in keys
         }
+
+
+@METRICS.register_module()
+class RepeatReferenceBaseline(RICMetric):
+    """The classical baseline of an embedding task whose reference is one of
+    the K images (video embedding: the middle frame): ship the reference
+    as-is and "restore" every image as a copy of it.
+
+    Its embedding is the reference itself (lossless, so no embedding PSNR
+    is reported); its restoration of the other images is the reference,
+    which a model must beat to have stored anything about them. Measured
+    with :class:`RICMetric`'s protocol (8-bit PSNR / SSIM, all channels, no
+    crop) on the same samples (``gt_key``, ``(K, 3, H, W)``). Reported:
+    ``Baseline_restored_noref_PSNR`` / ``Baseline_restored_noref_SSIM``
+    (means over the non-reference images and the samples, to set beside
+    ``restored_noref_PSNR`` / ``_SSIM``).
+
+    Args:
+        reference_index (int, optional): which image is the reference.
+            Default: the sample's ``reference_index`` metainfo (set by
+            ``IICNet.predict`` from the task).
+        gt_key (str): data-sample key of the K images.
+        collect_device, prefix: see :class:`RICMetric`.
+
+    Raises:
+        ValueError: the sample has fewer than 2 images, or no reference
+            index (set ``reference_index``).
+    """
+
+    def __init__(self,
+                 reference_index: Optional[int] = None,
+                 gt_key: str = 'gt_img',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(reference_index=reference_index, gt_key=gt_key,
+                         collect_device=collect_device, prefix=prefix)
+
+    def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
+        """Measure the baseline on every sample of a batch."""
+        for sample in data_samples:
+            gt = self._images(
+                get_field(sample, self.gt_key, 'RepeatReferenceBaseline',
+                          'gt_key'), self.gt_key)
+            ref_index = self.reference_index
+            if ref_index is None:
+                ref_index = self._meta(sample, 'reference_index')
+            k = gt.shape[0]
+            if k < 2 or ref_index is None or not 0 <= ref_index < k:
+                raise ValueError(
+                    f'RepeatReferenceBaseline: needs K >= 2 images and a '
+                    f'reference index in [0, K), got K={k} and '
+                    f'reference_index={ref_index!r}; set reference_index.')
+            others = [i for i in range(k) if i != ref_index]
+            self.results.append(
+                dict(
+                    Baseline_restored_noref_PSNR=float(
+                        np.mean([psnr(gt[ref_index], gt[i])
+                                 for i in others])),
+                    Baseline_restored_noref_SSIM=float(
+                        np.mean([ssim(gt[ref_index], gt[i])
+                                 for i in others]))))

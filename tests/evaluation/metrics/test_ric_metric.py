@@ -93,3 +93,39 @@ def test_bad_samples():
         metric.process(None, [s])
     with pytest.raises(ValueError, match='one name per image'):
         RICMetric(image_names=('x', )).process(None, [sample()])
+
+
+def test_repeat_reference_baseline_restores_every_frame_as_the_reference():
+    """The baseline's "restored" frames are copies of the reference: its
+    PSNR is that of each other frame against the reference (official
+    8-bit PSNR), averaged over those frames, then over the samples."""
+    metric = METRICS.build(dict(type='RepeatReferenceBaseline'))
+    samples = [sample(seed=0, ref=1), sample(seed=1, ref=2)]
+    metric.process(None, [s.to_dict() for s in samples])
+    result = metric.compute_metrics(metric.results)
+    expected = []
+    for s in samples:
+        ref = s.metainfo['reference_index']
+        expected.append(np.mean([
+            official_psnr(to_uint8(s.gt_img[ref]), to_uint8(s.gt_img[i]))
+            for i in range(3) if i != ref
+        ]))
+    assert set(result) == {'Baseline_restored_noref_PSNR',
+                           'Baseline_restored_noref_SSIM'}
+    assert result['Baseline_restored_noref_PSNR'] == pytest.approx(
+        np.mean(expected))
+    assert 0 < result['Baseline_restored_noref_SSIM'] < 1
+    # a clip of identical frames: the baseline restores it exactly
+    still = sample(seed=2)
+    still.gt_img = still.gt_img[:1].repeat(3, 1, 1, 1)
+    metric.results.clear()
+    metric.process(None, [still.to_dict()])
+    assert metric.compute_metrics(metric.results)[
+        'Baseline_restored_noref_PSNR'] == math.inf
+
+
+def test_repeat_reference_baseline_needs_a_reference():
+    metric = METRICS.build(
+        dict(type='RepeatReferenceBaseline', reference_index=3))
+    with pytest.raises(ValueError, match='reference index in'):
+        metric.process(None, [sample().to_dict()])
