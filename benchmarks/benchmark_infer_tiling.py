@@ -107,7 +107,6 @@ def main(argv=None) -> int:
     print('| photo | mode | downscale s | downscale peak | upscale s | '
           'upscale peak | tiles (down / up) |')
     print('|---|---|---|---|---|---|---|')
-    results = {}
     for mp in args.sizes:
         size = SIZES[mp]
         folder = os.path.join(work, f'{mp}mp')
@@ -125,26 +124,25 @@ def main(argv=None) -> int:
             flags = ['--overwrite', '--device', args.device] + extra
             t_down, m_down, log_down = run_infer(
                 ['downscale'] + common + [hr, lr] + flags)
-            # both modes upscale the same LR (the untiled one when there
-            # is one), so the outputs can be compared
-            lr_in = os.path.join(folder, 'lr_untiled') \
-                if 'untiled' in args.modes else lr
+            # each mode upscales its own LR (they are identical when
+            # tiling is exact, which the comparison below checks)
+            lr_in = lr
             t_up, m_up, log_up = run_infer(
                 ['upscale'] + common + [lr_in, sr] + flags)
             tiles = '/'.join(
                 _tiles(log) for log in (log_down, log_up)) \
                 if mode == 'tiled' else '1 / 1'
-            results[mp, mode] = (lr, sr)
             print(f'| {size[0]}x{size[1]} ({mp} MP) | {mode} | {t_down:.0f} '
                   f'| {m_down / 2**30:.2f} GiB | {t_up:.0f} | '
                   f'{m_up / 2**30:.2f} GiB | {tiles} |', flush=True)
-        if {'tiled', 'untiled'} <= set(args.modes):
-            same = all(
-                np.array_equal(
-                    read_png(os.path.join(results[mp, 'tiled'][i],
-                                          'photo.png')),
-                    read_png(os.path.join(results[mp, 'untiled'][i],
-                                          'photo.png'))) for i in (0, 1))
+        # compare with the other mode's outputs, from this run or an
+        # earlier one in the same --work folder
+        pairs = [(os.path.join(folder, f'{kind}_tiled', 'photo.png'),
+                  os.path.join(folder, f'{kind}_untiled', 'photo.png'))
+                 for kind in ('lr', 'sr')]
+        if all(os.path.exists(p) for pair in pairs for p in pair):
+            same = all(np.array_equal(read_png(a), read_png(b))
+                       for a, b in pairs)
             print(f'|   | tiled == untiled (8-bit PNGs, LR and HR): '
                   f'{"identical" if same else "DIFFERENT"} | | | | | |',
                   flush=True)

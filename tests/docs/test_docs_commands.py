@@ -658,7 +658,9 @@ COMMANDS = {
     'python tools/test.py my_config.py work_dirs/my_config/iter_500000.pth':
     ParseOnly('needs a trained plugin checkpoint; the test tool on IICNet '
               'configs runs above (configs/iicnet/video_embed.py)'),
-    # docs/inference.md
+    # docs/inference.md, docs/benchmarks.md
+    'python -m benchmarks.benchmark_infer_tiling --sizes 1 6 12 24 '
+    '--max-memory 2G': ParseOnly(BENCHMARK_RESULTS),
     'python tools/infer.py roundtrip work_dirs/irn_x2_quickstart '
     'work_dirs/irn_x2_quickstart demo/kodim23_crop.png '
     'work_dirs/roundtrip_demo/ --quality 75': Substitute(

@@ -60,8 +60,8 @@ def one_line_error(capsys):
     return err
 
 
-def test_embed_a_folder_in_natural_order_and_restore_it(infer, tmp_path,
-                                                         capsys):
+def test_embed_a_folder_in_natural_order_and_restore_it(
+        infer, tmp_path, capsys):
     config, ckpt, model = make(tmp_path, VIDEO, 'video')
     src = tmp_path / 'clip'
     src.mkdir()
@@ -164,8 +164,8 @@ def test_conversion_errors(infer, tmp_path, capsys):
     assert sorted(p.name for p in back.iterdir()) == ['cover.png',
                                                       'secret.png']
     # an embedding from other weights restores after one warning
-    other_config, other_ckpt, _ = make(tmp_path / 'o' if (
-        tmp_path / 'o').mkdir() is None else tmp_path, HIDE, 'hide2')
+    (tmp_path / 'o').mkdir()
+    other_config, other_ckpt, _ = make(tmp_path / 'o', HIDE, 'hide2')
     assert infer.main(['restore', other_config, other_ckpt, str(out),
                        str(tmp_path / 'b2')]) == 0
     assert 'other weights' in capsys.readouterr().err
