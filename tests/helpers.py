@@ -42,3 +42,23 @@ def keyed_vectors(name: str):
     spec.loader.exec_module(keyed)
     return vectors, keyed.materialize(vectors['weights_recipe'],
                                       vectors['seed'], vectors['state_dict'])
+
+
+def tiny_model_files(folder, config_text: str, name: str, noise: float = 0.05):
+    """Write ``<name>.py`` (``config_text``) and ``<name>.pth`` (the built
+    model with its weights perturbed by ``noise`` so that no layer is an
+    identity) into ``folder``; returns ``(config, checkpoint, model)``."""
+    import torch
+
+    from invtoolbox.apis import init_model, save_checkpoint_atomic
+    config = Path(folder) / f'{name}.py'
+    config.write_text(config_text)
+    model = init_model(str(config))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(noise * torch.randn_like(p))
+    ckpt = save_checkpoint_atomic(
+        dict(meta={}, state_dict=model.state_dict()),
+        Path(folder) / f'{name}.pth')
+    return str(config), str(ckpt), model

@@ -5,15 +5,14 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from invtoolbox.apis import init_model, save_checkpoint_atomic
 from invtoolbox.apis.inferencer import (InferenceError, Inferencer,
                                         _psnr_8bit, capability_of,
                                         resolve_run_files)
 from invtoolbox.evaluation.functional import psnr
 from invtoolbox.utils.image_io import ImageReadError
+from tests.helpers import tiny_model_files
 
 IRN = ("model = dict(type='IRN', generator=dict(type='IRNNet', scale=2, "
        "block_num=[2], subnet=dict(type='DenseBlock', growth=8)), "
@@ -27,25 +26,8 @@ IICNET_X2 = ("model = dict(type='IICNet', task=dict(type='ImageRescaling', "
              "subnet=dict(type='DenseBlock', growth=8)))\n")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make(tmp_path, text, name):
-    config = tmp_path / f'{name}.py'
-    config.write_text(text)
-    model = init_model(str(config))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    ckpt = save_checkpoint_atomic(
-        dict(meta={}, state_dict=model.state_dict()), tmp_path / f'{name}.pth')
-    return str(config), str(ckpt)
+    return tiny_model_files(tmp_path, text, name)[:2]
 
 
 def photo(h, w, seed=0):

@@ -14,14 +14,6 @@ from invtoolbox.apis.tiling import (TileCost, TileOp, TilingError,
                                     receptive_radius, run_tiled)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize('height,width,tile,halo,multiple', [
     (37, 53, 10, 3, 1), (64, 48, 16, 6, 4), (20, 20, 32, 5, 2),
     (30, 90, 8, 40, 2)

@@ -2,6 +2,7 @@
 import importlib.util
 
 import pytest
+import torch
 
 from tests.helpers import REPO_ROOT
 
@@ -14,3 +15,13 @@ def infer():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Single-threaded in-process runs: on a shared 2-core machine OpenMP
+    threads that wait for each other make small convolutions much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -4,11 +4,10 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
-from invtoolbox.apis import init_model, save_checkpoint_atomic
+from tests.helpers import tiny_model_files
 
 IRN = ("model = dict(type='IRN', generator=dict(type='IRNNet', scale=2, "
        "block_num=[1], subnet=dict(type='DenseBlock', growth=8)), "
@@ -21,25 +20,8 @@ HIDE = ("model = dict(type='IICNet', task=dict(type='ImageHiding', "
         "subnet=dict(type='DenseBlock', growth=8)))\n")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make(tmp_path, text, name):
-    config = tmp_path / f'{name}.py'
-    config.write_text(text)
-    model = init_model(str(config))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    ckpt = save_checkpoint_atomic(
-        dict(meta={}, state_dict=model.state_dict()), tmp_path / f'{name}.pth')
-    return str(config), str(ckpt), model
+    return tiny_model_files(tmp_path, text, name)
 
 
 def frames(n, h=24, w=32):
