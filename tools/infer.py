@@ -321,14 +321,19 @@ def list_files(folder: Path, accept, what: str):
                    accept(p))
     if not files:
         raise InferError(f'no {what} in {folder}.')
+    check_unique_stems(files, '.*')
+    return files
+
+
+def check_unique_stems(files, suffix: str) -> None:
+    """Refuse two inputs that would be written to one output name."""
     stems = {}
     for path in files:
         if path.stem in stems:
             raise InferError(
                 f'{stems[path.stem].name} and {path.name} would both be '
-                f'written as {path.stem}.*; rename one of them.')
+                f'written as {path.stem}{suffix}; rename one of them.')
         stems[path.stem] = path
-    return files
 
 
 def refuse_existing(input_dir: Path, output_dir: Path, targets, overwrite):
@@ -582,13 +587,7 @@ def input_images(source: Path, output: Path, suffix: str = '.png'):
         raise FileNotFoundError(f'input folder or image {source} not found.')
     if source.is_dir():
         files = [Path(p) for p in list_image_files(source)]
-        stems = {}
-        for path in files:
-            if path.stem in stems:
-                raise InferError(
-                    f'{stems[path.stem].name} and {path.name} would both be '
-                    f'written as {path.stem}{suffix}; rename one of them.')
-            stems[path.stem] = path
+        check_unique_stems(files, suffix)
         return files, [output / (p.stem + suffix) for p in files]
     if output.suffix.lower() == suffix:
         return [source], [output]
