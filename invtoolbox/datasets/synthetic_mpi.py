@@ -386,10 +386,13 @@ def generate_synthetic_mpis(src_root: str,
                          'give a folder')
     settings_path = osp.join(out_root, SETTINGS_FILE)
     if osp.isdir(out_root) and not overwrite:
+        # list first, then read the settings: every writer writes the
+        # settings before any scene, so a folder another writer has begun
+        # shows its settings here (read the other way round, a writer
+        # starting at the same moment looked like foreign files)
+        entries = [n for n in os.listdir(out_root) if not n.startswith('.')]
         old = _read_json(settings_path)
-        if old is None and [
-                n for n in os.listdir(out_root) if not n.startswith('.')
-        ]:
+        if old is None and entries:
             raise ValueError(
                 f'synthetic MPI: {out_root!r} holds other files and no '
                 f'{SETTINGS_FILE}; choose an empty folder or pass '

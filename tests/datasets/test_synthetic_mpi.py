@@ -229,6 +229,34 @@ def test_several_writers_into_one_folder_at_once(tmp_path):
                 if n.startswith('.')]  # no temporary file left
 
 
+def test_a_writer_that_starts_at_the_same_moment_is_not_foreign(
+        tmp_path, monkeypatch):
+    """The interleaving CI once hit: this writer finds no settings file,
+    then another writer (same settings) writes its settings before this one
+    looks at the folder. The folder is ours to share, not other files."""
+    from invtoolbox.datasets import synthetic_mpi
+    src = write_photos(str(tmp_path / 'src'), count=2)
+    shared = str(tmp_path / 'shared')
+    os.makedirs(shared)
+    first = _generate(src, str(tmp_path / 'first'))
+    settings = open(os.path.join(str(tmp_path / 'first'),
+                                 synthetic_mpi.SETTINGS_FILE), 'rb').read()
+    read_json = synthetic_mpi._read_json
+    calls = []
+
+    def read_then_other_writer_writes(path):
+        data = read_json(path)
+        if not calls and path.endswith(synthetic_mpi.SETTINGS_FILE):
+            with open(path, 'wb') as handle:  # the other writer, just now
+                handle.write(settings)
+        calls.append(path)
+        return data
+
+    monkeypatch.setattr(synthetic_mpi, '_read_json',
+                        read_then_other_writer_writes)
+    assert len(_generate(src, shared)) == len(first)
+
+
 # --------------------------------------------------------------------------
 # the dataset
 # --------------------------------------------------------------------------
