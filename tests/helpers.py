@@ -9,6 +9,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ROOT = Path(
     os.environ.get('INVTB_SHARED', REPO_ROOT.parent / 'shared')).resolve()
 
+#: Seconds a test waits for a subprocess (or a DDP peer) before calling it
+#: hung. Only a hang detector: the tests assert no speed, and on a busy
+#: 2-core CI machine a 2-minute job can take 15 (issue 15 saw a 180 s limit
+#: fail a healthy DDP test). Override with INVTB_TEST_HANG_TIMEOUT.
+HANG_TIMEOUT = int(os.environ.get('INVTB_TEST_HANG_TIMEOUT', '1800'))
+
 
 def shared_path(*parts: str) -> Path:
     """Return ``../shared/<parts>``.

@@ -22,7 +22,7 @@ from invtoolbox.models.base_models.official_converter import (
 from invtoolbox.registry import CONVERTERS, MODELS
 from invtoolbox.utils import register_all_modules
 from invtoolbox.utils.config_finder import find_config
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 ARCHS = list(OFFICIAL_ARCHS)
 
@@ -105,7 +105,7 @@ def test_importing_apis_fills_no_plain_dict():
     view of the registry, not a dict that modules append to."""
     proc = subprocess.run([sys.executable, '-c', NO_MUTATION],
                           cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == '45'
 

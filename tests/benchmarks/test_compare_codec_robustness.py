@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 TOOL = [sys.executable, '-m', 'benchmarks.compare_codec_robustness']
 
@@ -35,7 +35,7 @@ def test_compare_tool_end_to_end(tmp_path):
          str(images), '--qualities', '30', '90', '--work-dir',
          str(tmp_path / 'work'), '--plot', str(out_png), '--json',
          str(out_json)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+        capture_output=True, text=True, timeout=HANG_TIMEOUT, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(out_json.read_text())
     assert Image.open(out_png).format == 'PNG'
@@ -60,12 +60,12 @@ def test_compare_tool_end_to_end(tmp_path):
 def test_compare_tool_bad_input(tmp_path):
     proc = subprocess.run(
         TOOL + ['--configs', 'IRN=nope.py'],
-        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+        capture_output=True, text=True, timeout=HANG_TIMEOUT, cwd=REPO_ROOT)
     assert proc.returncode == 2
     assert 'config nope.py not found' in proc.stderr
     assert 'Traceback' not in proc.stderr
     proc = subprocess.run(
         TOOL + ['--configs', 'IRN=configs/irn/irn_x2_quickstart.py',
                 '--eval-dir', str(tmp_path / 'missing')],
-        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+        capture_output=True, text=True, timeout=HANG_TIMEOUT, cwd=REPO_ROOT)
     assert proc.returncode == 2 and 'not found' in proc.stderr

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from benchmarks import profiling
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(),
@@ -153,7 +153,7 @@ def test_every_script_refuses_cuda_without_a_gpu(script, tmp_path):
 def test_command_line_cuda_without_a_gpu_is_one_line():
     proc = subprocess.run(
         [sys.executable, '-m', 'benchmarks.benchmark_irn', '--device',
-         'cuda'], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+         'cuda'], capture_output=True, text=True, cwd=REPO_ROOT, timeout=HANG_TIMEOUT)
     assert proc.returncode == 1
     assert proc.stdout == ''
     lines = proc.stderr.strip().splitlines()
@@ -164,7 +164,7 @@ def test_command_line_cuda_without_a_gpu_is_one_line():
 def test_running_a_script_as_a_file_says_how_to_run_it():
     proc = subprocess.run(
         [sys.executable, str(REPO_ROOT / 'benchmarks' / 'benchmark_irn.py')],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=HANG_TIMEOUT)
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
         'error: run this from the repository root as '

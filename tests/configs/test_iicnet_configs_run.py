@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT, shared_path
 
 CONFIG_DIR = REPO_ROOT / 'configs' / 'iicnet'
 DEMO_TRAIN = REPO_ROOT / 'demo' / 'data' / 'train'
@@ -100,7 +100,7 @@ def test_config_trains_on_small_data(name, tmp_path):
         [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'),
          str(CONFIG_DIR / name), '--work-dir', str(tmp_path / 'work'),
          '--cfg-options', *options],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
@@ -123,7 +123,7 @@ def test_short_clips_stop_training_with_one_line(tmp_path):
         [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'),
          str(CONFIG_DIR / 'video_embed.py'), '--work-dir',
          str(tmp_path / 'work'), '--cfg-options', *options],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode != 0
     assert 'Traceback' not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -145,7 +145,7 @@ def test_dist_train_video_embed_on_cpu(tmp_path):
         ['bash', str(REPO_ROOT / 'tools' / 'dist_train.sh'),
          str(CONFIG_DIR / 'video_embed.py'), '2', '--work-dir',
          str(tmp_path / 'work'), '--cfg-options', *options],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'Distributed training: True' in log
@@ -177,7 +177,7 @@ def test_corrupt_image_stops_training_with_one_line(tmp_path):
          str(CONFIG_DIR / 'grayscale.py'), '--work-dir',
          str(tmp_path / 'work'), '--cfg-options', *options,
          'train_cfg.max_iters=4'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode != 0
     assert 'Traceback' not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]

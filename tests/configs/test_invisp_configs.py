@@ -14,7 +14,7 @@ from invtoolbox.datasets import build_pipeline
 from invtoolbox.datasets.raw import SyntheticCamera, write_dng
 from invtoolbox.registry import DATASETS, MODELS
 from invtoolbox.utils import register_all_modules
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / 'configs' / 'invisp'
 
@@ -75,7 +75,7 @@ def test_quickstart_trains_and_prints_the_baseline(tmp_path):
         [sys.executable, 'tools/train.py',
          'configs/invisp/invisp_quickstart.py', '--work-dir', str(work),
          '--cfg-options', *options],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     for name in ('PSNR:', 'SSIM:', 'RAW/PSNR:', 'bpp:', 'Baseline_RAW_PSNR:',

@@ -20,7 +20,7 @@ from invtoolbox.apis.codec_file import unpack
 from invtoolbox.apis.codec_inference import (decompress_image,
                                              encode_image_file)
 from tests.apis.codec_test_model import write_codec_setup
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 TOOL = REPO_ROOT / 'tools' / 'codec.py'
 
@@ -75,7 +75,7 @@ def run_tool(*args, cwd):
         text=True,
         env=env,
         cwd=str(cwd),
-        timeout=300)
+        timeout=HANG_TIMEOUT)
 
 
 @pytest.mark.e2e

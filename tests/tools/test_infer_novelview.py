@@ -16,7 +16,7 @@ from invtoolbox.apis import init_model, save_checkpoint_atomic
 from invtoolbox.apis import novelview_inference as nv
 from invtoolbox.datasets.mpi_dataset import write_mpi_folder
 from invtoolbox.models.editors.novelview import over_composite
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def run_tool(*args):
                MKL_NUM_THREADS='1')
     return subprocess.run([sys.executable, str(TOOL), *map(str, args)],
                           capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=HANG_TIMEOUT)
 
 
 def test_embed_then_render_png_gif_mp4(setup, tmp_path):

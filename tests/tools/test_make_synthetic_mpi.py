@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers import HANG_TIMEOUT
+
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'dataset_converters' / 'make_synthetic_mpi.py'
 
@@ -18,7 +20,7 @@ def _run(*args):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS='1')
     return subprocess.run([sys.executable, str(TOOL), *map(str, args)],
                           capture_output=True, text=True, env=env,
-                          timeout=120)
+                          timeout=HANG_TIMEOUT)
 
 
 def test_parse_args():

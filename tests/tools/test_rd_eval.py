@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT, shared_path
 
 TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'rd_eval.py'
 
@@ -64,7 +64,7 @@ def test_rd_eval_end_to_end(data_dir, reference, tmp_path):
         '--baselines', 'jpeg420', 'jpeg444', '--baseline-qualities',
         'jpeg420=10,50,90', 'jpeg444=10,50,90', '--reference-curve',
         'InvCompress (paper)', str(reference)
-    ], env=env, capture_output=True, text=True, timeout=300)
+    ], env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     stdout = proc.stdout
     assert 'rd_eval: 2 images' in stdout and '(48x32)' in stdout

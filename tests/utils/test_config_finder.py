@@ -10,7 +10,7 @@ import pytest
 
 from invtoolbox.utils import config_finder
 from invtoolbox.utils.config_finder import config_search_roots, find_config
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 FIND = textwrap.dedent('''
     import invtoolbox
@@ -31,7 +31,7 @@ def test_finds_configs_of_the_checkout():
 @pytest.mark.e2e
 def test_finds_configs_from_another_directory(tmp_path):
     proc = subprocess.run([sys.executable, '-c', FIND], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == str(REPO_ROOT / 'configs' / 'iicnet' /
                                           'hide_3.py')
@@ -67,7 +67,7 @@ def test_a_built_package_carries_the_configs(tmp_path):
     proc = subprocess.run(
         [sys.executable, 'setup.py', '-q', 'build_py', '--build-lib',
          str(build)], cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=300)
+        timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     mim = build / 'invtoolbox' / '.mim' / 'configs'
     for config in (REPO_ROOT / 'configs').rglob('*.py'):
@@ -77,7 +77,7 @@ def test_a_built_package_carries_the_configs(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(build))
     proc = subprocess.run([sys.executable, '-c', FIND], cwd=tmp_path,
                           env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     package_file, found = proc.stdout.split()[-2:]
     assert package_file == str(build / 'invtoolbox' / '__init__.py')

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 UTILS = REPO_ROOT / 'invtoolbox' / 'utils'
 ALLOWED = ('invtoolbox.errors', 'invtoolbox.version', 'invtoolbox.utils')
@@ -141,7 +141,7 @@ def test_importing_utils_loads_no_package_above_it():
                           capture_output=True,
                           text=True,
                           cwd=str(REPO_ROOT),
-                          timeout=120)
+                          timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     loaded = proc.stdout.split()
     assert 'invtoolbox.utils.checkpoint_trust' in loaded

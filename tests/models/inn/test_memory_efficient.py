@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from invtoolbox.models.inn import InvertibleSequential
+from tests.helpers import HANG_TIMEOUT
 
 DENSE = dict(type='DenseBlock', growth=8)
 
@@ -187,11 +188,13 @@ def _ddp_worker(rank, world_size, store_file, result_path):
     # a hung worker prints its Python stack on SIGUSR1 (see _spawn)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     torch.set_num_threads(1)
-    # a file rendezvous needs no TCP port (no races with other jobs), and a
-    # short timeout turns a lost peer into an error instead of a hang
+    # a file rendezvous needs no TCP port (no races with other jobs); the
+    # timeout turns a lost peer into an error instead of a hang, and is long
+    # enough for a peer that starts late on a busy machine (60 s was not)
     dist.init_process_group(
         'gloo', init_method=f'file://{store_file}', rank=rank,
-        world_size=world_size, timeout=datetime.timedelta(seconds=60))
+        world_size=world_size,
+        timeout=datetime.timedelta(seconds=HANG_TIMEOUT // 2))
     try:
         _, model = make_pair(deep_blocks()[:8], (3, 16, 16))
         ddp = nn.parallel.DistributedDataParallel(model)
@@ -228,7 +231,7 @@ def _spawn_once(fn, args, nprocs, timeout):
     return None
 
 
-def _spawn(fn, make_args, nprocs, timeout=240):
+def _spawn(fn, make_args, nprocs, timeout=HANG_TIMEOUT // 2):
     """mp.spawn with an overall deadline. Starting two processes and a gloo
     group is infrastructure, not the thing under test: a hang (seen once on
     a loaded CI machine) is reported as a warning with the workers' stacks

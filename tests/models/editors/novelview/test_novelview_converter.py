@@ -11,7 +11,7 @@ from invtoolbox.apis import (OFFICIAL_ARCHS, convert_official_checkpoint,
 from invtoolbox.models.editors.novelview import (MultiscaleDiscriminator,
                                                  NovelViewDecoder,
                                                  NovelViewEncoder)
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 CONFIG = 'configs/novelview/novelview_realestate10k.py'
 
@@ -89,7 +89,7 @@ def test_the_tool_converts_the_released_pair(release, tmp_path):
     proc = subprocess.run(
         [sys.executable, 'tools/model_converters/convert_official.py',
          'NovelViewJPEG', src, str(dst)], cwd=REPO_ROOT, capture_output=True,
-        text=True, timeout=300)
+        text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ckpt = torch.load(dst, weights_only=True)
     assert len([k for k in ckpt['state_dict']
