@@ -116,6 +116,7 @@ def main(argv=None):
     train_tool.set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    train_tool.setup_checkpoint_safety(cfg, args.config)
     if args.out is not None and not args.out.endswith('.json'):
         add_dump_results(cfg, args.out)
     # Nothing is trusted here: the checkpoint is loaded weights-only.
