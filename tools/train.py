@@ -28,6 +28,7 @@ import os
 import os.path as osp
 import re
 import sys
+import zipfile
 
 from mmengine.config import Config, DictAction
 
@@ -221,10 +222,11 @@ def _resume_seed(checkpoint):
     return _meta(loaded).get('seed')
 
 
-def _read_checkpoint(path):
-    """A checkpoint under the trust policy (memory-mapped: cheap)."""
+def _read_checkpoint(path, mmap=True):
+    """A checkpoint under the trust policy (memory-mapped: cheap; without
+    ``mmap`` a damaged file gives the real reason, not mmap's complaint)."""
     from invtoolbox.utils import load_checkpoint_file
-    return load_checkpoint_file(path, 'cpu', mmap=True)
+    return load_checkpoint_file(path, 'cpu', mmap=mmap)
 
 
 def _meta(loaded):
@@ -250,8 +252,12 @@ def _damage(path):
         return 'missing'
     if size == 0:
         return 'empty, 0 bytes'
+    with open(path, 'rb') as f:
+        zipped = f.read(4) == b'PK\x03\x04'  # torch.save's zip archive
+    if zipped and not zipfile.is_zipfile(path):
+        return f'{size} bytes, truncated: its zip archive has no end'
     try:
-        loaded = _read_checkpoint(path)
+        loaded = _read_checkpoint(path, mmap=False)
     except Exception as err:
         text = str(err)
         found = re.search(r'cannot be read \((.*)\); check', text)
