@@ -150,3 +150,31 @@ def test_remote_out_dir_keeps_its_backend():
     hook.out_dir = '/data/run'
     assert not hook._is_local()
     assert AtomicCheckpointHook(interval=1)._is_local() is True
+
+
+def test_irn_crm_config_loads_its_generator_only_start():
+    """configs/irn/irn-crm_x2_q90_div2k.py starts from a generator-only
+    checkpoint (the finetuned IRN x2): a deliberate partial load, declared
+    with load_strict = False; strict, the same checkpoint is refused."""
+    from types import SimpleNamespace
+
+    from invtoolbox.apis import CheckpointMismatchError, init_model
+    from invtoolbox.engine.hooks import CheckpointMatchHook
+    config = REPO_ROOT / 'configs' / 'irn' / 'irn-crm_x2_q90_div2k.py'
+    cfg = Config.fromfile(str(config))
+    assert cfg.load_strict is False
+    crm = init_model(cfg)
+    generator = {
+        k: v
+        for k, v in init_model(
+            str(REPO_ROOT / 'configs' / 'irn' /
+                'irn_x2-finetune_div2k.py')).state_dict().items()
+        if k.startswith('generator.')
+    }
+    runner = SimpleNamespace(
+        model=crm, cfg=cfg, _load_from=cfg.load_from, _resume=False)
+    with pytest.raises(CheckpointMismatchError, match='restorer.conv_first'):
+        CheckpointMatchHook().after_load_checkpoint(
+            runner, dict(state_dict=generator))
+    CheckpointMatchHook(strict=cfg.load_strict).after_load_checkpoint(
+        runner, dict(state_dict=generator))

@@ -136,6 +136,10 @@ def test_partial_load_is_explicit_and_reports_what_was_not_loaded(
     assert 'model weights not loaded' in log
     assert 'generator.blocks.2.F.conv1.weight' in log
     assert '"demo_val/PSNR_Y"' in log  # and it evaluated
+    # a config's load_strict is about its load_from: test.py stays strict
+    lenient = derived_config(tmp_path, 'lenient', 'load_strict = False\n')
+    expect_one_line_exit(test_tool, [lenient, ckpt, *wd],
+                         'generator.blocks.2.F.conv1.weight is missing')
     # nothing of the checkpoint fits: refused even as a partial load
     _, iicnet, _ = tiny_model_files(tmp_path, IICNET_X2, 'iicnet')
     expect_one_line_exit(
