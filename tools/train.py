@@ -350,10 +350,12 @@ def setup_resume(cfg, resume):
         return
     if resume == 'auto':
         checkpoint = find_resume_checkpoint(cfg.work_dir)
-        if checkpoint is None:
-            cfg.resume, cfg.load_from = False, None
+        if checkpoint is None:  # a first run: the config's load_from
+            cfg.resume = False
+            start = (f"from load_from {cfg.load_from}" if cfg.get('load_from')
+                     else 'from scratch')
             print(f'no checkpoint in {cfg.work_dir} to resume from; '
-                  'training starts from scratch.')
+                  f'training starts {start}.')
             return
         cfg.resume, cfg.load_from = True, checkpoint
     else:

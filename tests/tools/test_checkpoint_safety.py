@@ -415,3 +415,20 @@ def test_resume_past_a_truncated_latest_checkpoint(tmp_path):
     assert 'resumed epoch: 0, iter: 6' in second.stdout
     assert torch.load(wd / 'iter_10.pth',
                       weights_only=False)['meta']['iter'] == 10
+
+
+def test_auto_resume_of_a_first_run_keeps_the_configs_load_from(
+        train_tool, tmp_path, capsys):
+    """``--resume`` on a fresh work dir of a fine-tuning config starts from
+    the config's load_from (it was dropped), and resumes once there are
+    checkpoints."""
+    from mmengine.config import Config
+    cfg = Config(dict(work_dir=str(tmp_path), load_from='pretrained.pth',
+                      resume=False, randomness=dict(seed=1)))
+    train_tool.setup_resume(cfg, 'auto')
+    assert (cfg.resume, cfg.load_from) == (False, 'pretrained.pth')
+    assert 'training starts from load_from pretrained.pth' in \
+        capsys.readouterr().out
+    good = toy_checkpoint(tmp_path / 'iter_3.pth', 3)
+    train_tool.setup_resume(cfg, 'auto')
+    assert (cfg.resume, cfg.load_from) == (True, good)
