@@ -21,7 +21,7 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT, tiny_model_files
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT, tiny_model_files
 from tests.tools.test_train_test_tools import (CONFIG, DATA, TOOLS,
                                                expect_one_line_exit, load_tool,
                                                tool_env)
@@ -362,7 +362,7 @@ def test_sigkill_during_a_save_leaves_no_partial_checkpoint(tmp_path):
         text=True,
         env=tool_env(TOY_KILL_IN_SAVE='6'),
         cwd=str(tmp_path),
-        timeout=900)
+        timeout=HANG_TIMEOUT)
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
     assert 'Saving checkpoint at 6 iterations' in killed.stdout
     assert not (wd / 'iter_6.pth').exists()  # not even half of it
@@ -379,7 +379,7 @@ def test_sigkill_during_a_save_leaves_no_partial_checkpoint(tmp_path):
         text=True,
         env=tool_env(),
         cwd=str(tmp_path),
-        timeout=900)
+        timeout=HANG_TIMEOUT)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr
     assert 'resumed epoch: 0, iter: 3' in resumed.stdout
     assert f'Removed {wd / partial[0]}' in resumed.stdout
@@ -397,14 +397,15 @@ def test_resume_past_a_truncated_latest_checkpoint(tmp_path):
     wd = tmp_path / 'wd'
     command = [sys.executable, str(TOOLS / 'train.py'), CONFIG, '--work-dir',
                str(wd)]
-    first = subprocess.run(command, capture_output=True, text=True,
-                           env=tool_env(), cwd=str(tmp_path), timeout=900)
+    first = subprocess.run(
+        command, capture_output=True, text=True, env=tool_env(),
+        cwd=str(tmp_path), timeout=HANG_TIMEOUT)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
     truncated(wd / 'iter_8.pth', wd / 'iter_8.pth', 5000)
     second = subprocess.run(
         command + ['--resume', '--cfg-options', 'train_cfg.max_iters=10'],
         capture_output=True, text=True, env=tool_env(), cwd=str(tmp_path),
-        timeout=900)
+        timeout=HANG_TIMEOUT)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr
     lines = [ln for ln in second.stdout.splitlines()
              if ln.startswith('resume:')]
