@@ -178,3 +178,19 @@ def test_irn_crm_config_loads_its_generator_only_start():
             runner, dict(state_dict=generator))
     CheckpointMatchHook(strict=cfg.load_strict).after_load_checkpoint(
         runner, dict(state_dict=generator))
+
+
+def test_published_checkpoints(tmp_path):
+    """published_keys: the last and best checkpoints, stripped to those
+    keys, written like mmengine names them (<name>-<sha8>.pth)."""
+    run = train(tmp_path, 'AtomicCheckpointHook', max_iters=2,
+                save_best='toy/psnr', rule='greater',
+                published_keys=['meta', 'state_dict'])
+    published = sorted(p.name for p in run.glob('*-*.pth'))
+    assert len(published) == 2, published
+    assert published[0].startswith('best_toy_psnr_iter_2-')
+    assert published[1].startswith('iter_2-')
+    for name in published:
+        loaded = torch.load(run / name, weights_only=False)
+        assert sorted(loaded) == ['meta', 'state_dict']
+    assert not [n for n in listing(tmp_path) if n.endswith('.tmp')]

@@ -3,10 +3,11 @@
 
 :class:`AtomicCheckpointHook` is mmengine's ``CheckpointHook`` (same options:
 ``interval``, ``by_epoch``, ``max_keep_ckpts``, ``save_last``, ``save_best``,
-``out_dir``, ...) writing every file atomically: each checkpoint
-(``iter_N.pth``, ``epoch_N.pth``, ``best_*.pth``) and ``last_checkpoint`` go
-to a temporary file in the same folder (``.iter_N.pth.XXXX.tmp``), are
-flushed to disk and only then renamed over the destination. A full disk, a
+``out_dir``, ``published_keys``, ...) writing every file atomically: each
+checkpoint (``iter_N.pth``, ``epoch_N.pth``, ``best_*.pth``, the published
+ones) and ``last_checkpoint`` go to a temporary file in the same folder
+(``.iter_N.pth.XXXX.tmp``), are flushed to disk and only then renamed over
+the destination. A full disk, a
 Ctrl-C or a SIGKILL during a save therefore never leaves a truncated
 checkpoint, and the older checkpoints a save would rotate out
 (``max_keep_ckpts``, the previous best) are removed only after the new one is
@@ -29,13 +30,15 @@ not loaded.
 import contextlib
 import errno
 import glob
+import hashlib
 import logging
 import os
 import os.path as osp
+import pickle
 import re
 from typing import Any, List, Optional
 
-from mmengine.dist import is_main_process
+from mmengine.dist import is_main_process, master_only
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
@@ -203,6 +206,36 @@ class AtomicCheckpointHook(CheckpointHook):
             self._remove(
                 self.file_backend.join_path(self.out_dir,
                                             self.filename_tmpl.format(rotated)))
+
+    @master_only
+    def _publish_model(self, runner, ckpt_path: str) -> None:
+        # mmengine 0.10.7's method (``published_keys``), reading the run's
+        # checkpoint under the trust policy (mmengine's torch.load default
+        # refuses its own checkpoints on torch >= 2.6) and writing through
+        # this hook's backend: atomically for a local out_dir.
+        from mmengine.runner import save_checkpoint
+
+        from ...utils.checkpoint_trust import load_checkpoint_file
+        checkpoint = load_checkpoint_file(ckpt_path, 'cpu')
+        removed_keys = [k for k in checkpoint if k not in self.published_keys]
+        for key in removed_keys:
+            checkpoint.pop(key)
+        if removed_keys:
+            print_log(
+                f'Key {removed_keys} will be removed because they are not '
+                'found in published_keys. If you want to keep them, '
+                f'please set `{removed_keys}` in published_keys',
+                logger='current')
+        sha = hashlib.sha256(pickle.dumps(checkpoint)).hexdigest()
+        final_path = osp.splitext(ckpt_path)[0] + f'-{sha[:8]}.pth'
+        try:
+            save_checkpoint(
+                checkpoint, final_path, backend_args=self.backend_args)
+        except OSError as err:
+            raise self._write_failed(runner, final_path, err) from err
+        print_log(
+            f'The checkpoint ({ckpt_path}) is published to {final_path}.',
+            logger='current')
 
     def _remove(self, path) -> None:
         if self.file_backend.isfile(path):
