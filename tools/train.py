@@ -26,7 +26,9 @@ import argparse
 import contextlib
 import os
 import os.path as osp
+import re
 import sys
+import zipfile
 
 from mmengine.config import Config, DictAction
 
@@ -213,29 +215,149 @@ def config_error_message(err, cfg):
 def _resume_seed(checkpoint):
     """The seed stored in a checkpoint the run is about to resume from (read
     under the trust policy, as the Runner will read it)."""
-    from invtoolbox.utils import load_checkpoint_file
     try:
-        loaded = load_checkpoint_file(checkpoint, 'cpu', mmap=True)
+        loaded = _read_checkpoint(checkpoint)
     except Exception:  # unreadable or refused: the Runner reports it
         return None
+    return _meta(loaded).get('seed')
+
+
+def _read_checkpoint(path, mmap=True):
+    """A checkpoint under the trust policy (memory-mapped: cheap; without
+    ``mmap`` a damaged file gives the real reason, not mmap's complaint)."""
+    from invtoolbox.utils import load_checkpoint_file
+    return load_checkpoint_file(path, 'cpu', mmap=mmap)
+
+
+def _meta(loaded):
     meta = loaded.get('meta') if isinstance(loaded, dict) else None
-    return meta.get('seed') if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+#: Names CheckpointHook gives its checkpoints (filename_tmpl's default).
+CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+
+
+def _checkpoint_number(path):
+    found = CHECKPOINT_NAME.match(osp.basename(path))
+    return int(found.group(2)) if found else None
+
+
+def _damage(path):
+    """Why checkpoint ``path`` cannot be resumed from, or None (it loads
+    under the trust policy and holds weights and the training position)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 'missing'
+    if size == 0:
+        return 'empty, 0 bytes'
+    with open(path, 'rb') as f:
+        zipped = f.read(4) == b'PK\x03\x04'  # torch.save's zip archive
+    if zipped and not zipfile.is_zipfile(path):
+        return f'{size} bytes, truncated: its zip archive has no end'
+    try:
+        loaded = _read_checkpoint(path, mmap=False)
+    except Exception as err:
+        text = str(err)
+        found = re.search(r'cannot be read \((.*)\); check', text)
+        detail = found.group(1) if found else one_line(err)
+        return f'{size} bytes, unreadable: {detail}'
+    if not isinstance(loaded, dict) or 'state_dict' not in loaded or \
+            'iter' not in _meta(loaded):
+        return (f'{size} bytes, not a training checkpoint (no state_dict '
+                'or meta.iter)')
+    return None
+
+
+def _resume_candidates(work_dir):
+    """``(candidates, note)``: the checkpoints of a work dir, newest first
+    (the file ``last_checkpoint`` names, then ``iter_N.pth`` /
+    ``epoch_N.pth`` by N), and a note when ``last_checkpoint`` is empty or
+    names a missing file."""
+    named, note = None, None
+    record = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as f:
+            named = f.read().strip() or None
+        if named is None:
+            note = f'{record} is empty'
+        elif not osp.isfile(named):
+            note = f'{record} names {named}, which does not exist'
+            named = None
+    folders = {work_dir}
+    if named is not None:
+        folders.add(osp.dirname(named))
+    found = {}
+    for folder in folders:
+        for name in os.listdir(folder) if osp.isdir(folder) else []:
+            if CHECKPOINT_NAME.match(name):
+                path = osp.join(folder, name)
+                found[osp.realpath(path)] = path
+    numbered = sorted(found.values(),
+                      key=lambda p: (_checkpoint_number(p), p),
+                      reverse=True)
+    if named is not None:
+        real = osp.realpath(named)
+        numbered = [p for p in numbered if osp.realpath(p) != real]
+        number = _checkpoint_number(named)
+        # the named file first unless a numbered one is newer
+        position = 0 if number is None else sum(
+            1 for p in numbered if _checkpoint_number(p) > number)
+        numbered.insert(position, named)
+    return numbered, note
+
+
+def find_resume_checkpoint(work_dir):
+    """The newest readable checkpoint of ``work_dir`` for ``--resume``.
+
+    Damaged files (0 bytes, truncated, not a checkpoint) are skipped with
+    one line saying which and why and which file is used; an empty or stale
+    ``last_checkpoint`` is reported in that line. Returns None when the work
+    dir has no checkpoint; ends the run with one line when it has some but
+    none is readable.
+    """
+    candidates, note = _resume_candidates(work_dir)
+    skipped = []
+    for path in candidates:
+        why = _damage(path)
+        if why is None:
+            if skipped or note:
+                told = [note] if note else []
+                told += [f'skipped {p} ({w})' for p, w in skipped]
+                print(f'resume: {"; ".join(told)}; resuming from {path}.')
+            return path
+        skipped.append((path, why))
+    if skipped:
+        fail(f'no readable checkpoint in {work_dir} to resume from: ' +
+             '; '.join(f'{p} ({w})' for p, w in skipped) +
+             '; delete the damaged files to train from scratch, or pass '
+             '--resume FILE.')
+    if note:
+        print(f'resume: {note}, and the work dir has no other checkpoint.')
+    return None
 
 
 def setup_resume(cfg, resume):
-    """Apply ``--resume`` to ``cfg`` and trust the checkpoint(s) it reads."""
-    from mmengine.runner import find_latest_checkpoint
+    """Apply ``--resume`` to ``cfg`` and trust the checkpoint(s) it reads.
 
+    ``--resume`` alone resumes from the newest readable checkpoint of the
+    work dir (:func:`find_resume_checkpoint`), read weights-only with the
+    allow-list; ``--resume FILE`` from ``FILE``, which is trusted.
+    """
     from invtoolbox.utils import trust_checkpoint_path
     if resume is None:
         return
     if resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-        checkpoint = find_latest_checkpoint(cfg.work_dir)
-        if checkpoint is None:
+        checkpoint = find_resume_checkpoint(cfg.work_dir)
+        if checkpoint is None:  # a first run: the config's load_from
+            cfg.resume = False
+            start = (f"from load_from {cfg.load_from}" if cfg.get('load_from')
+                     else 'from scratch')
             print(f'no checkpoint in {cfg.work_dir} to resume from; '
-                  'training starts from scratch.')
+                  f'training starts {start}.')
             return
+        cfg.resume, cfg.load_from = True, checkpoint
     else:
         checkpoint = resume
         if not osp.isfile(checkpoint):
@@ -251,6 +373,37 @@ def setup_resume(cfg, resume):
         seed = _resume_seed(checkpoint)
         if seed is not None:
             cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+
+
+def setup_checkpoint_safety(cfg, config_path):
+    """Atomic checkpoints and strict loading for every run (shared with
+    test.py).
+
+    mmengine's ``CheckpointHook`` (of a config that names it) becomes
+    ``AtomicCheckpointHook`` with the same options, and
+    ``CheckpointMatchHook(strict=load_strict)`` is added: a checkpoint that
+    does not fit the model ends the run in one line, unless the config sets
+    ``load_strict = False`` (``--cfg-options load_strict=False``).
+    """
+    strict = cfg.get('load_strict', True)
+    if not isinstance(strict, bool):
+        fail(f'load_strict must be True or False, got {strict!r} (config '
+             f'{config_path} or --cfg-options).')
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if isinstance(hook, dict) and hook.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        hook['type'] = 'AtomicCheckpointHook'
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not all(isinstance(h, dict) for h in hooks):
+        fail(f'custom_hooks must be a list of dicts, got {hooks!r}.')
+    names = ('CheckpointMatchHook', 'invtoolbox.CheckpointMatchHook')
+    own = [h for h in hooks if h.get('type') in names]
+    if not own:
+        hooks.append(dict(type='CheckpointMatchHook', strict=strict))
+    elif 'load_strict' in cfg:  # the config variable wins
+        for h in own:
+            h['strict'] = strict
+    cfg.custom_hooks = hooks
 
 
 def setup_amp(cfg):
@@ -361,6 +514,7 @@ def main(argv=None):
     if args.amp:
         setup_amp(cfg)
     setup_resume(cfg, args.resume)
+    setup_checkpoint_safety(cfg, args.config)
     # Every checkpoint (the run's own included) is loaded weights-only with
     # the allow-list; only a file given to --resume CKPT is trusted.
     register_checkpoint_loader()

@@ -92,7 +92,7 @@ train_cfg = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
-        type='CheckpointHook', interval=max_iters, by_epoch=False,
+        type='AtomicCheckpointHook', interval=max_iters, by_epoch=False,
         max_keep_ckpts=1, save_last=True))
 custom_hooks = [
     dict(type='VisualizationHook', interval=max_iters, gt_key='ref_img',

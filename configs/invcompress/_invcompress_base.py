@@ -122,5 +122,5 @@ custom_hooks = [dict(type='EntropyTablesHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=10, by_epoch=True, save_last=True,
+        type='AtomicCheckpointHook', interval=10, by_epoch=True, save_last=True,
         max_keep_ckpts=3))

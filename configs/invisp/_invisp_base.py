@@ -76,7 +76,7 @@ test_evaluator = invisp_metrics
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=10, by_epoch=True, save_last=True,
+        type='AtomicCheckpointHook', interval=10, by_epoch=True, save_last=True,
         max_keep_ckpts=5))
 log_processor = dict(type='LogProcessor', window_size=100, by_epoch=True)
 custom_hooks = []

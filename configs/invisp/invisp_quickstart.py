@@ -88,6 +88,6 @@ train_cfg = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=max_iters, by_epoch=False,
+        type='AtomicCheckpointHook', interval=max_iters, by_epoch=False,
         max_keep_ckpts=1, save_last=True))
 log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False)

@@ -98,6 +98,6 @@ test_cfg = dict(type='MultiTestLoop')
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=max_iters, by_epoch=False,
+        type='AtomicCheckpointHook', interval=max_iters, by_epoch=False,
         max_keep_ckpts=1, save_last=True))
 custom_hooks = [dict(type='VisualizationHook', interval=max_iters)]

@@ -124,5 +124,5 @@ custom_hooks = [dict(type='NovelViewVisualizationHook', interval=5000)]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     checkpoint=dict(
-        type='CheckpointHook', interval=1, by_epoch=True, save_last=True,
+        type='AtomicCheckpointHook', interval=1, by_epoch=True, save_last=True,
         max_keep_ckpts=3))

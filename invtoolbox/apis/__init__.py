@@ -8,7 +8,8 @@ and inference on files: :class:`Inferencer` for every capability
 from .checkpoint_io import (default_file_mode, file_sha256,
                             load_trusted_checkpoint, load_weights_only,
                             plain_meta, save_checkpoint_atomic)
-from .inference import init_model, load_model_weights
+from .inference import (CheckpointFit, CheckpointMismatchError,
+                        check_checkpoint_fits, init_model, load_model_weights)
 from .inferencer import (CAPABILITY_COMMANDS, Inferencer, InferenceError,
                          RoundTrip, capability_of)
 from .converters import (OFFICIAL_ARCHS, convert_official_checkpoint,
@@ -26,7 +27,8 @@ from ..models.editors.irn.irn_converter import convert_irn_state_dict
 from ..models.editors.sain.sain_converter import convert_sain_state_dict
 
 __all__ = [
-    'init_model', 'load_model_weights', 'OFFICIAL_ARCHS',
+    'init_model', 'load_model_weights', 'check_checkpoint_fits',
+    'CheckpointFit', 'CheckpointMismatchError', 'OFFICIAL_ARCHS',
     'convert_official_checkpoint', 'convert_official_to_model',
     'convert_irn_state_dict', 'describe_official_checkpoint',
     'strip_state_dict', 'load_weights_only', 'load_trusted_checkpoint',

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional, Union
+from typing import List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -11,13 +11,17 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 
+from ..errors import InvToolboxError
 from ..models.base_models.official_converter import (converter_families,
                                                      describe_state,
                                                      find_official_layout,
                                                      strip_state_dict)
 from .checkpoint_io import load_weights_only
 
-__all__ = ['init_model', 'load_model_weights']
+__all__ = [
+    'init_model', 'load_model_weights', 'check_checkpoint_fits',
+    'CheckpointFit', 'CheckpointMismatchError'
+]
 
 #: Model parts whose weights a checkpoint must provide exactly; other parts
 #: (discriminators, loss networks) may be missing (kept as built) or extra.
@@ -41,21 +45,140 @@ def _describe_generator(state: Mapping, prefix: str = 'generator.') -> str:
     return 'an unrecognised generator'
 
 
+class CheckpointMismatchError(InvToolboxError, ValueError):
+    """A checkpoint's weights do not fit the model of a config (another
+    architecture, scale or size), or its training state does not fit the
+    run resuming from it."""
+
+
+#: How many mismatched keys an error message names.
+SHOWN_KEYS = 3
+
+
+class CheckpointFit(NamedTuple):
+    """What :func:`check_checkpoint_fits` found.
+
+    ``problems``: mismatches of the core parts (missing, wrong shape, not in
+    the model), empty when the checkpoint fits; ``missing``: model weights
+    the checkpoint lacks (they keep their built values); ``ignored``:
+    checkpoint entries the model does not have; ``mismatched``: keys whose
+    shapes differ (not loaded).
+    """
+    problems: List[str]
+    missing: List[str]
+    ignored: List[str]
+    mismatched: List[str]
+
+
+def _core_parts(own: Mapping) -> Tuple[str, ...]:
+    """The key prefixes that must match: :data:`CORE_PARTS` for the
+    invtoolbox editors, every key for a model without them (a plugin's)."""
+    if any(k.startswith(CORE_PARTS) for k in own):
+        return CORE_PARTS
+    return ('', )
+
+
+def check_checkpoint_fits(own: Mapping,
+                          state: Mapping,
+                          path: str,
+                          config_name: str = 'the config',
+                          strict: bool = True,
+                          hint: Optional[str] = None) -> CheckpointFit:
+    """Compare a checkpoint's state dict with a model's, before loading.
+
+    The one matcher of every path that loads weights (``init_model``,
+    ``tools/infer.py``, and the Runner's ``load_from`` / resume /
+    ``tools/test.py`` through :class:`~invtoolbox.engine.hooks.
+    CheckpointMatchHook`). ``generator.*`` and ``restorer.*`` (every key, for
+    a model without those parts) must match the model exactly: same keys,
+    same shapes. Other parts (discriminator, loss networks) may be missing
+    (they keep their built values) or extra (ignored).
+
+    Args:
+        own (Mapping): ``model.state_dict()``.
+        state (Mapping): the checkpoint's state dict (``module.`` stripped,
+            see :func:`strip_state_dict`).
+        path (str): the checkpoint, for messages.
+        config_name (str): e.g. ``"config 'configs/irn/x.py'"``.
+        strict (bool): raise on core mismatches; ``False`` reports them in
+            the result (a deliberate partial load). A checkpoint of which
+            no core weight fits is refused either way.
+        hint (str, optional): what to do, at the end of the error message.
+            Default: use the config of the weights' arch/scale.
+
+    Raises:
+        CheckpointMismatchError: one line naming the checkpoint, the config,
+            what each holds and the first mismatched keys.
+    """
+    keys = list(state)
+    core = _core_parts(own)
+    if core == CORE_PARTS and not any(k.startswith(CORE_PARTS)
+                                      for k in keys):
+        if find_official_layout(keys) is not None:
+            raise CheckpointMismatchError(
+                f'checkpoint {path!r} is an official checkpoint '
+                f'({describe_state(state)}); convert it first: python tools/'
+                'model_converters/convert_official.py ARCH SRC DST.')
+        raise CheckpointMismatchError(
+            f'checkpoint {path!r} has no generator/restorer weights (keys '
+            f'such as {keys[0]!r}); is it an invtoolbox model checkpoint?')
+    missing, mismatched, absent, wrong = [], [], [], []
+    for key, value in own.items():
+        if key not in state:
+            missing.append(key)
+            if key.startswith(core):
+                absent.append(f'{key} is missing')
+        elif tuple(state[key].shape) != tuple(value.shape) and \
+                value.numel() != 0:
+            # (a buffer empty in a fresh model has a data-dependent size:
+            # a learned codec's CDF tables, rebuilt by update())
+            mismatched.append(key)
+            if key.startswith(core):
+                wrong.append(f'{key} has shape {tuple(state[key].shape)}, '
+                             f'the model needs {tuple(value.shape)}')
+    ignored = [k for k in keys if k not in own]
+    extra = [f'{k} is not in the model' for k in ignored if k.startswith(core)]
+    problems = absent + wrong + extra
+    fitting = [
+        k for k in own if k.startswith(core) and k in state
+        and k not in mismatched
+    ]
+    if problems and (strict or not fitting):
+        # the first of each kind, then the rest
+        firsts = [kind[0] for kind in (absent, wrong, extra) if kind]
+        shown = firsts + [p for p in problems if p not in firsts]
+        more = (f'; and {len(problems) - SHOWN_KEYS} more'
+                if len(problems) > SHOWN_KEYS else '')
+        if not strict:
+            hint = ('none of its weights fits the model, so even a partial '
+                    'load would load nothing; use the config of the '
+                    'arch/scale the weights were trained for.')
+        raise CheckpointMismatchError(
+            f'checkpoint {path!r} does not fit {config_name}: the checkpoint '
+            f'holds {_describe_generator(state)}, the config builds '
+            f'{_describe_generator(own)} ({len(problems)} mismatches: '
+            f'{"; ".join(shown[:SHOWN_KEYS])}{more}); ' +
+            (hint or 'use the config of the arch/scale the weights were '
+             'trained for.'))
+    return CheckpointFit(problems, missing, ignored, mismatched)
+
+
 def load_model_weights(model: BaseModel,
                        checkpoint,
                        config_name: str = 'the config') -> BaseModel:
     """Load an invtoolbox checkpoint into ``model`` (``weights_only=True``).
 
     ``generator.*`` and ``restorer.*`` must match the model exactly (keys and
-    shapes); weights of other parts (discriminator, loss networks) that the
-    checkpoint lacks keep their built values, extra ones are ignored (both
-    are logged).
+    shapes, :func:`check_checkpoint_fits`); weights of other parts
+    (discriminator, loss networks) that the checkpoint lacks keep their
+    built values, extra ones are ignored (both are logged).
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
         ValueError: one line, for an official (unconverted) checkpoint, a
             file that is not weights-only, or weights of another
-            architecture or scale than the config's.
+            architecture or scale than the config's
+            (:class:`CheckpointMismatchError`).
     """
     path = os.path.expanduser(os.fspath(checkpoint))
     loaded = load_weights_only(path, 'checkpoint')
@@ -63,53 +186,30 @@ def load_model_weights(model: BaseModel,
         state = strip_state_dict(loaded, f'checkpoint {path!r}')
     except ValueError as err:
         raise ValueError(str(err)) from None
-    keys = list(state)
-    if not any(k.startswith(CORE_PARTS) for k in keys):
-        if find_official_layout(keys) is not None:
-            looks = describe_state(state)
-            raise ValueError(
-                f'checkpoint {path!r} is an official checkpoint ({looks}); '
-                'convert it first: python tools/model_converters/'
-                'convert_official.py ARCH SRC DST.')
-        raise ValueError(
-            f'checkpoint {path!r} has no generator/restorer weights (keys '
-            f'such as {keys[0]!r}); is it an invtoolbox model checkpoint?')
     own = model.state_dict()
-    problems = []
-    for key, value in own.items():
-        if not key.startswith(CORE_PARTS):
-            continue
-        if key not in state:
-            problems.append(f'{key} is missing')
-        elif tuple(state[key].shape) != tuple(value.shape) and \
-                value.numel() != 0:
-            # (a buffer empty in a fresh model has a data-dependent size:
-            # a learned codec's CDF tables, rebuilt by update())
-            problems.append(f'{key} has shape {tuple(state[key].shape)}, '
-                            f'the model needs {tuple(value.shape)}')
-    extra = [k for k in keys if k.startswith(CORE_PARTS) and k not in own]
-    problems += [f'{k} is not in the model' for k in extra]
-    if problems:
-        raise ValueError(
-            f'checkpoint {path!r} does not fit {config_name}: the checkpoint '
-            f'holds {_describe_generator(state)}, the config builds '
-            f'{_describe_generator(own)} ({len(problems)} mismatches, e.g. '
-            f'{problems[0]}); use the config of the arch/scale the weights '
-            'were trained for.')
-    missing = [k for k in own if k not in state]
-    ignored = [k for k in keys if k not in own]
-    if missing:
+    fit = check_checkpoint_fits(own, state, path, config_name)
+    if fit.missing:
         print_log(
-            f'init_model: {len(missing)} weights not in the checkpoint keep '
-            f'their initial values (e.g. {missing[0]}).',
+            f'init_model: {len(fit.missing)} weights not in the checkpoint '
+            f'keep their initial values (e.g. {fit.missing[0]}).',
             logger='current')
-    if ignored:
+    if fit.ignored:
         print_log(
-            f'init_model: ignored {len(ignored)} checkpoint entries the '
-            f'model does not have (e.g. {ignored[0]}).',
+            f'init_model: ignored {len(fit.ignored)} checkpoint entries the '
+            f'model does not have (e.g. {fit.ignored[0]}).',
             logger='current')
-    model.load_state_dict({k: v for k, v in state.items() if k in own},
-                          strict=False)
+    if fit.mismatched:  # (outside the core parts: those raised above)
+        print_log(
+            f'init_model: {len(fit.mismatched)} checkpoint entries of '
+            'another shape keep the built values (e.g. '
+            f'{fit.mismatched[0]}).',
+            logger='current')
+    model.load_state_dict(
+        {
+            k: v
+            for k, v in state.items() if k in own and k not in fit.mismatched
+        },
+        strict=False)
     return model
 
 

@@ -66,7 +66,7 @@ def test_default_runtime_builds(tmp_path):
         'timer': 'IterTimerHook',
         'logger': 'LoggerHook',
         'param_scheduler': 'ParamSchedulerHook',
-        'checkpoint': 'CheckpointHook',
+        'checkpoint': 'AtomicCheckpointHook',
         'sampler_seed': 'DistSamplerSeedHook'
     }
     assert cfg.default_hooks.checkpoint.by_epoch is False

@@ -18,7 +18,11 @@ registers into invtoolbox's registries:
   ``$TOY_CRASH_AT_ITER`` (after the checkpoint hook ran), to test resuming a
   really killed run;
 - ``ToyFinalWeightsHook``: every rank writes its final weights to
-  ``<work_dir>/final_weights_rank<r>.pth`` (to compare ranks in DDP tests).
+  ``<work_dir>/final_weights_rank<r>.pth`` (to compare ranks in DDP tests);
+- ``$TOY_KILL_IN_SAVE=N``: the process SIGKILLs itself in the middle of
+  writing the checkpoint of iteration N (half its bytes on disk, whatever
+  file the writer opens for it: ``iter_N.pth`` or a temporary file), to test
+  that an interrupted save never leaves a partial checkpoint.
 """
 import os
 import os.path as osp
@@ -146,3 +150,47 @@ class ToyFinalWeightsHook(Hook):
         torch.save(state,
                    osp.join(runner.work_dir,
                             f'final_weights_rank{get_rank()}.pth'))
+
+
+class _KilledMidWrite:
+    """A file whose first ``write`` puts half the bytes on disk and then
+    SIGKILLs the process (everything else is the real file's)."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def write(self, data):
+        self._file.write(data[:len(data) // 2])
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._file.__exit__(*exc_info)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def _kill_while_writing(iteration):
+    """Make ``open(..., 'w...')`` of any file whose name contains
+    ``iter_<iteration>.pth`` return a :class:`_KilledMidWrite`."""
+    import builtins
+    real_open = builtins.open
+    target = f'iter_{int(iteration)}.pth'
+
+    def open_and_kill(file, mode='r', *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if 'w' in mode and isinstance(file, (str, os.PathLike)) and \
+                target in osp.basename(os.fspath(file)):
+            return _KilledMidWrite(handle)
+        return handle
+
+    builtins.open = open_and_kill
+
+
+if os.environ.get('TOY_KILL_IN_SAVE'):
+    _kill_while_writing(os.environ['TOY_KILL_IN_SAVE'])

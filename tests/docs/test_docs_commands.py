@@ -124,6 +124,21 @@ def copy_demo_clips(root):
                         root / 'my_clips' / split / name)
 
 
+def one_coupling_weights(root):
+    """``my_weights.pth``: an IRN x2 of one coupling, loaded partially into
+    the quick start (two couplings)."""
+    from mmengine.config import Config
+
+    from invtoolbox.apis import init_model, save_checkpoint_atomic
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs/irn/irn_x2_quickstart.py'))
+    cfg.model.generator.block_num = [1]
+    model = init_model(cfg)
+    (root / 'partial').mkdir()
+    save_checkpoint_atomic(
+        dict(meta={}, state_dict=model.state_dict()),
+        root / 'partial' / 'my_weights.pth')
+
+
 VIDEO_QS_TRAIN = 'python tools/train.py configs/iicnet/video_embed_quickstart.py'
 VIDEO_QS_TINY = ['--cfg-options', 'train_cfg.max_iters=2',
                  'train_cfg.val_interval=2',
@@ -232,6 +247,16 @@ COMMANDS = {
              'default_hooks.checkpoint.interval=2'],
         expect=('Bicubic_PSNR_Y', 'demo_val/PSNR_Y'),
         files=('{root}/quickstart/iter_2.pth', )),
+    # docs/tools.md, partial load
+    'python tools/train.py configs/irn/irn_x2_quickstart.py --cfg-options '
+    'load_from=my_weights.pth load_strict=False': Substitute(
+        {'load_from=my_weights.pth': 'load_from={root}/partial/my_weights.pth'},
+        ['--work-dir', '{root}/partial', '--cfg-options',
+         'train_cfg.max_iters=1'],
+        setup=one_coupling_weights,
+        expect=('partial load (load_strict=False)',
+                'generator.blocks.2.F.conv1.weight'),
+        files=('{root}/partial/iter_1.pth', )),
     'python tools/test.py configs/irn/irn_x2_quickstart.py '
     'work_dirs/irn_x2_quickstart/iter_1000.pth': Substitute(
         {'work_dirs/irn_x2_quickstart/iter_1000.pth':

@@ -65,3 +65,31 @@ def test_report_corrupt_image_and_wrong_checkpoint(report, tmp_path):
     torch.save({'state_dict': {'weight': torch.zeros(3)}}, ckpt)
     with pytest.raises(SystemExit, match='does not fit this config'):
         report.main([CONFIG, '--checkpoint', str(ckpt)])
+
+
+def test_report_checkpoint_of_other_shapes_is_one_line(report, tmp_path,
+                                                       capsys):
+    """A shape mismatch was a RuntimeError traceback from load_state_dict;
+    the network's own weights load."""
+    import torch
+    from mmengine.config import Config
+
+    from invtoolbox.models.inn import build_invertible
+    from invtoolbox.utils import register_all_modules
+    register_all_modules()
+    state = build_invertible(Config.fromfile(CONFIG).inn.to_dict()).state_dict()
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': state}, good)
+    assert report.main([CONFIG, '--size', '16', '16', '--checkpoint',
+                        str(good)]) == 0
+    assert f'checkpoint {good}' in capsys.readouterr().out
+    key = next(k for k, v in state.items() if v.dim() == 4)
+    state[key] = torch.zeros(1, *state[key].shape[1:])
+    bad = tmp_path / 'bad.pth'
+    torch.save({'state_dict': state}, bad)
+    with pytest.raises(SystemExit) as err:
+        report.main([CONFIG, '--checkpoint', str(bad)])
+    message = str(err.value)
+    assert '\n' not in message
+    assert f"checkpoint '{bad}' does not fit this config" in message
+    assert f'{key} has shape (1, ' in message

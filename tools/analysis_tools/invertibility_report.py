@@ -68,22 +68,28 @@ def load_image(path, factor):
 
 
 def load_checkpoint(model, path):
+    """Load ``path`` into the network; every key and shape must match
+    (the matcher of ``init_model``)."""
+    from invtoolbox.apis.inference import (CheckpointMismatchError,
+                                           check_checkpoint_fits)
+    from invtoolbox.models.base_models.official_converter import \
+        strip_state_dict
     from invtoolbox.utils.checkpoint_trust import (CheckpointError,
                                                    load_weights_only)
     if not osp.isfile(path):
         fail(f'checkpoint {path} not found.')
     try:
-        state = load_weights_only(path)
-    except CheckpointError as err:
+        state = strip_state_dict(load_weights_only(path), f'checkpoint {path}')
+        check_checkpoint_fits(
+            model.state_dict(),
+            state,
+            path,
+            'this config',
+            hint='check that the config matches the checkpoint '
+            'architecture.')
+    except (CheckpointError, CheckpointMismatchError, ValueError) as err:
         fail(str(err))
-    if isinstance(state, dict) and 'state_dict' in state:
-        state = state['state_dict']
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        fail(f'checkpoint {path} does not fit this config: '
-             f'{len(missing)} missing keys (e.g. {missing[:2]}), '
-             f'{len(unexpected)} unexpected (e.g. {unexpected[:2]}); check '
-             'that the config matches the checkpoint architecture.')
+    model.load_state_dict(state)
 
 
 def main(argv=None):

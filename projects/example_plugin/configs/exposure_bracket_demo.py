@@ -73,7 +73,7 @@ param_scheduler = dict(
     eta_min=1e-5)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=500, by_epoch=False,
                     max_keep_ckpts=1))
 custom_hooks = [
     dict(type='VisualizationHook', interval=500, gt_key='ref_img',
