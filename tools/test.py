@@ -116,9 +116,11 @@ def main(argv=None):
     train_tool.set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     cfg.resume = False
-    # A config's load_strict is about its load_from (training): the tested
-    # checkpoint must fit, unless --cfg-options load_strict=False says not.
+    # A config's load_strict / load_fresh_parts are about its load_from
+    # (training): the tested checkpoint must fit, unless --cfg-options says.
     cfg.load_strict = (args.cfg_options or {}).get('load_strict', True)
+    cfg.load_fresh_parts = (args.cfg_options or {}).get('load_fresh_parts',
+                                                        [])
     train_tool.setup_checkpoint_safety(cfg, args.config)
     if args.out is not None and not args.out.endswith('.json'):
         add_dump_results(cfg, args.out)

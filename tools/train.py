@@ -383,12 +383,20 @@ def setup_checkpoint_safety(cfg, config_path):
     ``AtomicCheckpointHook`` with the same options, and
     ``CheckpointMatchHook(strict=load_strict)`` is added: a checkpoint that
     does not fit the model ends the run in one line, unless the config sets
-    ``load_strict = False`` (``--cfg-options load_strict=False``).
+    ``load_strict = False`` (``--cfg-options load_strict=False``); parts
+    named in ``load_fresh_parts`` may be absent from the checkpoint.
     """
     strict = cfg.get('load_strict', True)
     if not isinstance(strict, bool):
         fail(f'load_strict must be True or False, got {strict!r} (config '
              f'{config_path} or --cfg-options).')
+    fresh = cfg.get('load_fresh_parts') or []
+    if isinstance(fresh, str):
+        fresh = [fresh]
+    if not all(isinstance(p, str) and p for p in fresh):
+        fail(f'load_fresh_parts must be a list of model part names (e.g. '
+             f"['restorer']), got {fresh!r} (config {config_path} or "
+             '--cfg-options).')
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if isinstance(hook, dict) and hook.get('type') in (
             'CheckpointHook', 'mmengine.CheckpointHook'):
@@ -399,10 +407,15 @@ def setup_checkpoint_safety(cfg, config_path):
     names = ('CheckpointMatchHook', 'invtoolbox.CheckpointMatchHook')
     own = [h for h in hooks if h.get('type') in names]
     if not own:
-        hooks.append(dict(type='CheckpointMatchHook', strict=strict))
-    elif 'load_strict' in cfg:  # the config variable wins
+        hooks.append(
+            dict(type='CheckpointMatchHook', strict=strict,
+                 fresh_parts=list(fresh)))
+    else:  # the config variables win
         for h in own:
-            h['strict'] = strict
+            if 'load_strict' in cfg:
+                h['strict'] = strict
+            if 'load_fresh_parts' in cfg:
+                h['fresh_parts'] = list(fresh)
     cfg.custom_hooks = hooks
 
 

@@ -9,9 +9,9 @@
 _base_ = './irn_x2_div2k.py'
 
 load_from = 'checkpoints/irn_x2_finetune_official.pth'
-# a deliberate partial load: the checkpoint holds the generator only, the
-# restorer starts from its initialisation (the log names its weights)
-load_strict = False
+# the checkpoint holds the generator only (it must fit exactly); the
+# restorer starts from its initialisation (the log says so)
+load_fresh_parts = ['restorer']
 model = dict(
     _delete_=True,
     type='IRNCRM',

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import (List, Mapping, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 from mmengine.config import Config
@@ -83,7 +84,8 @@ def check_checkpoint_fits(own: Mapping,
                           path: str,
                           config_name: str = 'the config',
                           strict: bool = True,
-                          hint: Optional[str] = None) -> CheckpointFit:
+                          hint: Optional[str] = None,
+                          fresh_parts: Sequence[str] = ()) -> CheckpointFit:
     """Compare a checkpoint's state dict with a model's, before loading.
 
     The one matcher of every path that loads weights (``init_model``,
@@ -105,6 +107,10 @@ def check_checkpoint_fits(own: Mapping,
             no core weight fits is refused either way.
         hint (str, optional): what to do, at the end of the error message.
             Default: use the config of the weights' arch/scale.
+        fresh_parts (Sequence[str]): model parts (top-level submodule names,
+            e.g. ``('restorer', )``) that start from their initialisation
+            when the checkpoint has none of their weights; weights of these
+            parts that it does have must still fit. Default: none.
 
     Raises:
         CheckpointMismatchError: one line naming the checkpoint, the config,
@@ -122,11 +128,13 @@ def check_checkpoint_fits(own: Mapping,
         raise CheckpointMismatchError(
             f'checkpoint {path!r} has no generator/restorer weights (keys '
             f'such as {keys[0]!r}); is it an invtoolbox model checkpoint?')
+    fresh = tuple(f'{part}.' for part in fresh_parts
+                  if not any(k.startswith(f'{part}.') for k in keys))
     missing, mismatched, absent, wrong = [], [], [], []
     for key, value in own.items():
         if key not in state:
             missing.append(key)
-            if key.startswith(core):
+            if key.startswith(core) and not (fresh and key.startswith(fresh)):
                 absent.append(f'{key} is missing')
         elif tuple(state[key].shape) != tuple(value.shape) and \
                 value.numel() != 0:

@@ -154,15 +154,18 @@ def test_remote_out_dir_keeps_its_backend():
 
 def test_irn_crm_config_loads_its_generator_only_start():
     """configs/irn/irn-crm_x2_q90_div2k.py starts from a generator-only
-    checkpoint (the finetuned IRN x2): a deliberate partial load, declared
-    with load_strict = False; strict, the same checkpoint is refused."""
+    checkpoint (the finetuned IRN x2), declared with load_fresh_parts =
+    ['restorer']: the restorer starts fresh, the generator stays strict.
+    Without it the same checkpoint is refused; a generator of another shape
+    is refused even with it."""
     from types import SimpleNamespace
 
     from invtoolbox.apis import CheckpointMismatchError, init_model
     from invtoolbox.engine.hooks import CheckpointMatchHook
     config = REPO_ROOT / 'configs' / 'irn' / 'irn-crm_x2_q90_div2k.py'
     cfg = Config.fromfile(str(config))
-    assert cfg.load_strict is False
+    assert cfg.get('load_strict', True) is True
+    assert cfg.load_fresh_parts == ['restorer']
     crm = init_model(cfg)
     generator = {
         k: v
@@ -176,8 +179,25 @@ def test_irn_crm_config_loads_its_generator_only_start():
     with pytest.raises(CheckpointMismatchError, match='restorer.conv_first'):
         CheckpointMatchHook().after_load_checkpoint(
             runner, dict(state_dict=generator))
-    CheckpointMatchHook(strict=cfg.load_strict).after_load_checkpoint(
-        runner, dict(state_dict=generator))
+    fresh = CheckpointMatchHook(fresh_parts=cfg.load_fresh_parts)
+    fresh.after_load_checkpoint(runner, dict(state_dict=generator))
+    # the generator is still checked: one coupling missing is refused
+    short = {k: v for k, v in generator.items()
+             if not k.startswith('generator.blocks.7.')}
+    with pytest.raises(CheckpointMismatchError, match='generator.blocks.7'):
+        fresh.after_load_checkpoint(runner, dict(state_dict=short))
+    # a restorer the checkpoint does have must fit
+    own = crm.state_dict()
+    bad_restorer = dict(generator, **{
+        k: v[:1] for k, v in own.items()
+        if k.startswith('restorer.') and v.dim() > 0})
+    with pytest.raises(CheckpointMismatchError, match='restorer'):
+        fresh.after_load_checkpoint(runner, dict(state_dict=bad_restorer))
+    # and resuming is strict whatever the parts
+    resume = SimpleNamespace(model=crm, cfg=cfg, _load_from=cfg.load_from,
+                             _resume=True, optim_wrapper=None)
+    with pytest.raises(CheckpointMismatchError, match='restorer.conv_first'):
+        fresh.after_load_checkpoint(resume, dict(state_dict=generator))
 
 
 def test_published_checkpoints(tmp_path):

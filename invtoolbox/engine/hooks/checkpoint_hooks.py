@@ -36,7 +36,7 @@ import os
 import os.path as osp
 import pickle
 import re
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence
 
 from mmengine.dist import is_main_process, master_only
 from mmengine.fileio import LocalBackend, register_backend
@@ -283,15 +283,26 @@ class CheckpointMatchHook(Hook):
             differ from the model's in keys or shapes ends the run with one
             line naming the checkpoint, the config and the first mismatched
             keys. ``False``: load what fits and log what was not loaded.
+        fresh_parts (Sequence[str]): model parts that start from their
+            initialisation when the checkpoint has none of their weights
+            (config variable ``load_fresh_parts``, e.g. IRN-CRM's
+            ``['restorer']`` on a generator-only checkpoint); everything
+            else stays strict. Not applied on resume. Default: none.
     """
 
     priority = 'VERY_HIGH'  # before other hooks read the checkpoint
 
-    def __init__(self, strict: bool = True) -> None:
+    def __init__(self, strict: bool = True,
+                 fresh_parts: Sequence[str] = ()) -> None:
         if not isinstance(strict, bool):
             raise TypeError('CheckpointMatchHook: strict must be True or '
                             f'False, got {strict!r}.')
+        if isinstance(fresh_parts, str) or not all(
+                isinstance(p, str) and p for p in fresh_parts):
+            raise TypeError('CheckpointMatchHook: fresh_parts must be a list '
+                            f'of part names, got {fresh_parts!r}.')
         self.strict = strict
+        self.fresh_parts = tuple(fresh_parts)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         from ...apis.inference import (CheckpointMismatchError,
@@ -315,7 +326,8 @@ class CheckpointMatchHook(Hook):
             path,
             config_name,
             strict=self.strict or resume,
-            hint=_hint(resume))
+            hint=_hint(resume),
+            fresh_parts=() if resume else self.fresh_parts)
         if fit.problems or fit.missing or fit.ignored or fit.mismatched:
             self._log_partial(path, fit)
         if resume:
@@ -333,8 +345,12 @@ class CheckpointMatchHook(Hook):
         if fit.ignored:
             parts.append(f'{len(fit.ignored)} checkpoint entries ignored '
                          f'(not in the model): {some(fit.ignored)}')
+        fresh = [p for p in self.fresh_parts
+                 if any(k.startswith(f'{p}.') for k in fit.missing)]
         how = 'partial load (load_strict=False)' if fit.problems else \
-            'outside the generator/restorer'
+            (f'{", ".join(fresh)} not in the checkpoint, started fresh '
+             '(load_fresh_parts)' if fresh else
+             'outside the generator/restorer')
         print_log(
             f'checkpoint {path}: {how}: ' + '; '.join(parts) + '.',
             logger='current',
