@@ -122,7 +122,8 @@ def main(argv=None):
     register_checkpoint_loader()
 
     from mmengine.dist import is_main_process
-    with train_tool.runner_session(cfg, args.launcher, args.config) as runner:
+    with train_tool.runner_session(
+            cfg, args.launcher, args.config, mode='test') as runner:
         metrics = runner.test()
         if is_main_process():
             metrics = {k: _plain(v) for k, v in metrics.items()}

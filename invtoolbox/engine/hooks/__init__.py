@@ -1,9 +1,10 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """Hooks registered in ``invtoolbox.registry.HOOKS``."""
 from .entropy_tables_hook import EntropyTablesHook
+from .eval_progress_hook import EvalProgressHook
 from .novel_view_visualization_hook import NovelViewVisualizationHook
 from .rng_state_hook import RNGStateHook
 from .visualization_hook import VisualizationHook
 
 __all__ = ['VisualizationHook', 'RNGStateHook', 'EntropyTablesHook',
-           'NovelViewVisualizationHook']
+           'NovelViewVisualizationHook', 'EvalProgressHook']
