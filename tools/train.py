@@ -313,7 +313,7 @@ def bad_option_message(err, cfg):
         cfg, '_cfg_dict') else cfg, key)
     where = (f'--cfg-options {options[0]}' if options else
              f'config entry {paths[0]}' if paths else f'option {key!r}')
-    suggestion = ''
+    suggestion, close = '', []
     if paths:
         parent = paths[0].rpartition('.')[0]
         try:
@@ -325,9 +325,9 @@ def bad_option_message(err, cfg):
         if close:
             suggestion = f' (did you mean {close[0]!r}?)'
     hint = ' (for data folders use --data-root DIR)' if re.search(
-        'root|dir|path|folder', key) else ''
-    return (f'{where}: {cls} takes no option {key!r}{suggestion}; fix the '
-            f'key{hint}.')
+        'root|dir|path|folder', ' '.join([key] + close)) else ''
+    return (f'{where}: {cls} got an unexpected keyword argument {key!r}'
+            f'{suggestion}; fix the key{hint}.')
 
 
 def _is_int(value):
@@ -478,8 +478,6 @@ def check_datasets(cfg, mode='train'):
             name = f'{split} dataset' if label == f'{split}_dataloader' else \
                 f'{split} dataset {label.rsplit(".", 1)[1]}'
             root = _dataset_root(dataset_cfg)
-            what = f'{name} ({dataset_cfg.get("type")}' + (
-                f' in {root})' if root else ')')
             try:
                 dataset = DATASETS.build(copy.deepcopy(dataset_cfg))
                 if len(dataset) == 0:
@@ -495,7 +493,10 @@ def check_datasets(cfg, mode='train'):
             except Exception as err:
                 if not is_data_error(err):
                     raise
-                fail(f'{what}: {config_error_message(err, cfg)}')
+                message = config_error_message(err, cfg)
+                if root and root not in message:
+                    name += f' ({root})'
+                fail(f'{name}: {message}')
 
 
 def cap_log_interval(cfg):
@@ -602,6 +603,19 @@ def interrupted_message(runner, mode):
     elif loop is not None:
         message += ' (no checkpoint was written yet: it starts over)'
     return message
+
+
+def raised_by_interrupt(err):
+    """Whether ``err`` was raised while handling a ``KeyboardInterrupt``
+    (mmengine's ``Config.pretty_text``, run at every checkpoint, turns any
+    exception of the formatter, Ctrl-C included, into a ``SyntaxError``)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def exit_interrupted(message):
@@ -731,6 +745,8 @@ def runner_session(cfg, launcher, config_path, mode='train'):
         except KeyboardInterrupt:
             exit_interrupted(interrupted_message(runner, mode))
         except Exception as err:
+            if raised_by_interrupt(err):  # e.g. mmengine's pretty_text
+                exit_interrupted(interrupted_message(runner, mode))
             if not is_config_error(err):
                 raise
             fail(config_error_message(err, cfg))

@@ -58,7 +58,8 @@ def test_data_root_points_the_quickstart_at_other_clips(tmp_path):
                   '--cfg-options'] + TINY)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and 'Traceback' not in result.stderr
-    assert lines[-1].startswith('error: VideoClipDataset: video folder')
+    assert lines[-1].startswith(
+        'error: train dataset: VideoClipDataset: video folder')
     assert f"{tmp_path / 'my' / 'train'}/train" in lines[-1]
     assert 'README.md#your-own-video-clips' in lines[-1]
 
@@ -73,7 +74,8 @@ def test_missing_davis_names_the_quickstart_and_the_readme(tmp_path):
     result = run([config, '--work-dir', str(tmp_path / 'w')], cwd=tmp_path)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith('error: VideoClipDataset: DAVIS frame folder')
+    assert line.startswith(
+        'error: train dataset: VideoClipDataset: DAVIS frame folder')
     assert 'data/DAVIS/DAVIS-2017-trainval/JPEGImages/480p' in line
     assert 'configs/iicnet/video_embed_quickstart.py' in line
     anchor = re.search(r'README\.md#([\w-]+)', line).group(1)
