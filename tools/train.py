@@ -459,13 +459,24 @@ def _dataset_root(dataset_cfg):
 def check_datasets(cfg, mode='train'):
     """Build every dataset the run reads and load one sample of each.
 
-    Runs before the Runner is built (so it draws no random numbers of the
-    run): an empty dataset, a missing file, a corrupt first image or a bad
-    pipeline fails now, in one line naming the dataset (``train``, ``val``,
-    ``test``), instead of at the first validation after hours of training.
-    Only the first sample is read through the pipeline; every file named
-    in the data list is checked to exist (a ``stat`` each).
+    Runs before the first iteration: an empty dataset, a missing file, a
+    corrupt first image or a bad pipeline fails now, in one line naming the
+    dataset (``train``, ``val``, ``test``), instead of at the first
+    validation after hours of training. Only the first sample is read
+    through the pipeline; every file named in the data list is checked to
+    exist (a ``stat`` each). The global random generators are restored
+    afterwards, so the run draws the same numbers as without the check.
     """
+    from invtoolbox.engine.hooks.rng_state_hook import (collect_rng_state,
+                                                        restore_rng_state)
+    state = collect_rng_state()
+    try:
+        _check_datasets(cfg, mode)
+    finally:
+        restore_rng_state(state)
+
+
+def _check_datasets(cfg, mode):
     from mmengine.registry import DATASETS
 
     from invtoolbox.errors import DataError
@@ -706,14 +717,15 @@ def set_work_dir(cfg, work_dir, config_path):
 def runner_session(cfg, launcher, config_path, mode='train'):
     """Build mmengine's Runner for ``cfg`` and yield it (shared with test.py).
 
-    Before building it, checks the config's values and every dataset the
-    run reads (``mode``: ``'train'`` or ``'test'``) and adds the progress
-    hook (and for training caps the logger's interval). Sets up gloo first
-    when ``launcher`` is distributed and no GPU is present, turns config
-    and data errors (when building or while running, worker processes
-    included) into one line, Ctrl-C into one line and exit status 130, and
-    destroys a process group it created itself. The environment and config
-    dumps go to the log file only; the terminal gets a short header.
+    Before building it, checks the config's values and adds the progress
+    hook (and for training caps the logger's interval); once built, checks
+    every dataset the run reads (``mode``: ``'train'`` or ``'test'``).
+    Sets up gloo first when ``launcher`` is distributed and no GPU is
+    present, turns config and data errors (when building or while running,
+    worker processes included) into one line, Ctrl-C into one line and
+    exit status 130, and destroys a process group it created itself. The
+    environment and config dumps go to the log file only; the terminal
+    gets a short header.
     """
     from invtoolbox.utils import setup_cpu_distributed
     cfg.launcher = launcher
@@ -726,7 +738,6 @@ def runner_session(cfg, launcher, config_path, mode='train'):
     from mmengine.runner import Runner
     try:
         check_config_values(cfg, config_path, mode)
-        check_datasets(cfg, mode)
         add_progress_hook(cfg)
         if mode == 'train':
             cap_log_interval(cfg)
@@ -740,6 +751,7 @@ def runner_session(cfg, launcher, config_path, mode='train'):
             fail(f'cannot build the runner from config {config_path}: '
                  f'{one_line(err)}')
         log_header(runner, config_path, mode)
+        check_datasets(cfg, mode)
         try:
             yield runner
         except KeyboardInterrupt:
