@@ -51,6 +51,8 @@ def test_data_root_points_the_quickstart_at_other_clips(tmp_path):
     log = result.stdout + result.stderr
     assert 'Iter(val) [3/3]' in log
     assert 'Baseline_restored_noref_PSNR' in log
+    # the results are named after the data read, not the demo clips
+    assert 'my_val/' in log and 'demo_clips_val' not in log
     assert (tmp_path / 'w' / 'iter_2.pth').is_file()
     # a folder without train/ and val/: one line naming the missing folder
     result = run([QUICKSTART, '--work-dir', str(tmp_path / 'w2'),
