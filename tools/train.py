@@ -18,7 +18,12 @@ uninterrupted one (see ``docs/tools.md``). Without a GPU, ``--launcher
 pytorch|slurm`` trains with the ``gloo`` backend. Bad input ends with one
 line ``error: ...`` on stderr and exit status 1 (set ``INVTB_TRACEBACK=1`` for
 the full traceback); when data is missing, the line ends with the config's
-``data_hint`` (if it sets one). ``--data-root DIR`` points every dataset of
+``data_hint`` (if it sets one). Config values and every dataset the run reads
+are checked before the first iteration; bad data met later (in a dataloader
+worker too) is one line as well, and Ctrl-C prints ``interrupted at
+iteration N; resume with --resume`` (exit status 130). The terminal shows a
+short header; mmengine's environment and config dumps go to the log file.
+``INVTB_NO_PLUGINS=1`` skips installed plugins. ``--data-root DIR`` points every dataset of
 the config at ``DIR`` (the config's ``data_root`` swapped for ``DIR``, each
 dataset keeping its sub-folder; see ``invtoolbox.utils.data_root``).
 """
