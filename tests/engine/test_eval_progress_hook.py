@@ -105,3 +105,13 @@ def test_in_a_runner_with_a_multi_test_loop(tmp_path):
     assert [line.split(',')[0] for line in lines] == [
         'test: 1/3 batches (SetA)', 'test: 2/3 batches (SetB)',
         'test: 3/3 batches (SetB)']
+
+
+def test_a_loop_with_num_batches_sets_the_total(clock):
+    """A codec sweep runs its dataloader once per codec."""
+    hook = EvalProgressHook()
+    runner, lines = fake_runner(2, mode='test')
+    runner.test_loop.num_batches = 6
+    run(hook, runner, 'test', 6, clock)
+    assert [line.split(',')[0] for line in lines] == [
+        f'test: {i}/6 batches' for i in range(1, 7)]

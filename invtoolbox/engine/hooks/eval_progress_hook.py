@@ -30,6 +30,10 @@ class EvalProgressHook(Hook):
     """Log validation / test progress: batches done out of the total,
     elapsed time and the time left.
 
+    The total is ``len(loop.dataloader)``, or the loop's ``num_batches``
+    when it has one (``CodecSweepTestLoop`` runs its datasets once per
+    codec).
+
     Args:
         num_lines (int): about how many lines per pass (one every
             ``ceil(total / num_lines)`` batches). Default: 10.
@@ -57,8 +61,12 @@ class EvalProgressHook(Hook):
 
     def _begin(self, runner, mode: str) -> None:
         loop = getattr(runner, f'{mode}_loop')
+        # a loop that runs its dataloader several times (a codec sweep)
+        # says how many batches it runs in all
+        total = getattr(loop, 'num_batches', None)
         try:
-            self._total = len(loop.dataloader)
+            self._total = int(total) if total is not None else len(
+                loop.dataloader)
         except (TypeError, AttributeError):  # an iterable without a length
             self._total = None
         self._start = self._last = time.perf_counter()
@@ -75,8 +83,10 @@ class EvalProgressHook(Hook):
         now = time.perf_counter()
         done, total = self._done, self._total
         known = total is not None and 0 < done <= total
-        every = max(1, math.ceil(total / self.num_lines)) if known else 1
-        due = (done == 1 or (known and (done % every == 0 or done == total))
+        # unknown total: the first batch, then by time only
+        every = max(1, math.ceil(total / self.num_lines)) if total else 0
+        due = (done == 1 or (every and done % every == 0)
+               or (known and done == total)
                or now - self._last >= self.max_seconds)
         if not due:
             return
