@@ -23,9 +23,10 @@ are checked before the first iteration; bad data met later (in a dataloader
 worker too) is one line as well, and Ctrl-C prints ``interrupted at
 iteration N; resume with --resume`` (exit status 130). The terminal shows a
 short header; mmengine's environment and config dumps go to the log file.
-``INVTB_NO_PLUGINS=1`` skips installed plugins. ``--data-root DIR`` points every dataset of
-the config at ``DIR`` (the config's ``data_root`` swapped for ``DIR``, each
-dataset keeping its sub-folder; see ``invtoolbox.utils.data_root``).
+``INVTB_NO_PLUGINS=1`` skips installed plugins. ``--data-root DIR`` points
+every dataset of the config at ``DIR`` (the config's ``data_root`` swapped
+for ``DIR``, each dataset keeping its sub-folder, and a dataset named in the
+config renamed after its new folder; see ``invtoolbox.utils.data_root``).
 """
 import argparse
 import contextlib
