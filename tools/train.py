@@ -424,9 +424,30 @@ def is_data_error(err):
         is_config_error(err)
 
 
+def _leaf_datasets(dataset):
+    """The datasets inside mmengine's wrappers (``ConcatDataset``'s
+    ``datasets``, ``RepeatDataset``'s ``dataset``; a repeated dataset is
+    listed once), or ``dataset`` itself."""
+    inner = getattr(dataset, 'datasets', None)
+    if isinstance(inner, (list, tuple)):
+        return [leaf for d in inner for leaf in _leaf_datasets(d)]
+    inner = getattr(dataset, 'dataset', None)
+    if hasattr(inner, 'get_data_info'):
+        return _leaf_datasets(inner)
+    return [dataset]
+
+
 def _missing_file(dataset):
     """The first file named in a dataset's data list (``*_path`` /
     ``*_paths`` entries) that does not exist, or None."""
+    for leaf in _leaf_datasets(dataset):
+        missing = _missing_leaf_file(leaf)
+        if missing is not None:
+            return missing
+    return None
+
+
+def _missing_leaf_file(dataset):
     get_info = getattr(dataset, 'get_data_info', None)
     if get_info is None:
         return None

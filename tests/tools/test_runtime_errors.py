@@ -273,6 +273,13 @@ def test_missing_listed_file_is_found(train_tool, tmp_path):
         Listed([dict(gt_path=a), dict(gt_path=a, lr_path=b)])) == b
     assert train_tool._missing_file(Listed([dict(img_paths=[a, b])])) == b
     assert train_tool._missing_file(Listed([dict(key=b)])) is None
+    # wrappers: a repeated dataset is checked once, concatenated ones each
+    from types import SimpleNamespace
+    repeated = SimpleNamespace(dataset=Listed([dict(gt_path=b)]), times=1000)
+    assert train_tool._missing_file(repeated) == b
+    both = SimpleNamespace(datasets=[Listed([dict(gt_path=a)]),
+                                     Listed([dict(lr_path=b)])])
+    assert train_tool._missing_file(both) == b
 
 
 def test_a_bug_in_a_dataset_keeps_its_traceback(train_tool, data,
