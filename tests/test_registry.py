@@ -173,3 +173,23 @@ def test_a_broken_plugin_is_named_with_its_error(monkeypatch):
                        r"to import: ModuleNotFoundError: No module named "
                        r"'missing_dep'"):
         register_all_modules()
+
+
+def test_plugins_can_be_skipped(monkeypatch):
+    """A broken plugin blocks nothing with INVTB_NO_PLUGINS=1, and its
+    error says so."""
+
+    def broken():
+        raise RuntimeError('broken on purpose')
+
+    monkeypatch.setattr(
+        setup_env, '_plugin_entry_points',
+        lambda: [_FakeEntryPoint('bad_plugin', 'bad_pkg.tasks', broken)])
+    monkeypatch.delenv('INVTB_NO_PLUGINS', raising=False)
+    with pytest.raises(PluginImportError,
+                       match='or set INVTB_NO_PLUGINS=1 to run without '
+                       'plugins'):
+        setup_env.import_plugins()
+    monkeypatch.setenv('INVTB_NO_PLUGINS', '1')
+    assert setup_env.import_plugins() == []
+    register_all_modules()

@@ -628,15 +628,17 @@ def check_sizes(files, scale: int, modcrop: bool) -> None:
                              'or fix it.') from None
         if scale <= 1:
             continue
+        if min(height, width) < scale:
+            raise InferError(
+                f'{path} is {width}x{height} (width x height), smaller than '
+                f'the scale {scale}; use an image of at least {scale}x{scale} '
+                'pixels.')
         if (height % scale or width % scale) and not modcrop:
             raise InferError(
                 f'{path} is {width}x{height} (width x height), not '
                 f'divisible by the scale {scale}; crop it to '
                 f'{width - width % scale}x{height - height % scale} or pass '
                 '--modcrop.')
-        if min(height, width) < scale:
-            raise InferError(f'{path} is {width}x{height}, smaller than the '
-                             f'scale {scale}.')
 
 
 def write_png(array: np.ndarray, path: Path, text=None) -> None:

@@ -14,7 +14,10 @@ plain data and the numpy/mmengine objects of mmengine checkpoints; nothing
 in the file is executed). ``--out x.json`` writes the metrics,
 ``--out x.pkl`` the predictions (mmengine ``DumpResults``). ``--data-root
 DIR`` points every dataset of the config at ``DIR`` (as in ``train.py``).
-Bad input ends with one line ``error: ...`` and exit status 1.
+Bad input ends with one line ``error: ...`` and exit status 1; Ctrl-C with
+one line and exit status 130. The test set is checked (non-empty, its files
+present, its first sample readable) before the first batch, and progress is
+logged while testing.
 """
 import argparse
 import json
@@ -128,7 +131,8 @@ def main(argv=None):
     register_checkpoint_loader()
 
     from mmengine.dist import is_main_process
-    with train_tool.runner_session(cfg, args.launcher, args.config) as runner:
+    with train_tool.runner_session(
+            cfg, args.launcher, args.config, mode='test') as runner:
         metrics = runner.test()
         if is_main_process():
             metrics = {k: _plain(v) for k, v in metrics.items()}
@@ -152,4 +156,7 @@ def _plain(value):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before the Runner (runner_session has its own)
+        train_tool.exit_interrupted('interrupted before testing started')

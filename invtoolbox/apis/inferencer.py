@@ -384,6 +384,11 @@ class Inferencer:
     def _check_scale_multiple(self, image: np.ndarray, what: str) -> None:
         scale = int(self.model.scale)
         height, width = image.shape[:2]
+        if height < scale or width < scale:
+            raise InferenceError(
+                f'{what} is {width}x{height} (width x height), smaller than '
+                f'the scale {scale}; use an image of at least {scale}x{scale} '
+                'pixels.')
         if height % scale or width % scale:
             raise InferenceError(
                 f'{what} is {width}x{height} (width x height), not divisible '

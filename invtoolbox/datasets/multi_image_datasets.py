@@ -256,8 +256,21 @@ class VideoClipDataset(_MultiImageDataset):
             ]
         else:
             names = self._subfolders(base, 'data_root', what)
-        if self.sequence_slice is not None:
+        if self.sequence_slice is not None and names:
+            found = len(names)
             names = names[self.sequence_slice]
+            if not names:
+                cut = self.sequence_slice
+                shown = (cut.start, cut.stop) if cut.step is None else (
+                    cut.start, cut.stop, cut.step)
+                raise DataError(
+                    f'VideoClipDataset: sequence_slice {shown} of the {found} '
+                    f'{what} in {base!r}'
+                    + (f' (listed in {self.ann_file!r})'
+                       if self.ann_file else '') +
+                    ' leaves no sequence, so no clip; give a slice that '
+                    f'keeps some of the {found} (indices 0 to {found - 1}) '
+                    'or add sequences')
         if not names:
             raise DataError(
                 f'VideoClipDataset: no {what} found in {base!r} (layout='

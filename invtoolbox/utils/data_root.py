@@ -20,11 +20,17 @@ import os.path as osp
 import posixpath
 from typing import Any, Iterator, List, MutableMapping, Optional, Tuple
 
-__all__ = ['ROOT_KEYS', 'dataset_roots', 'set_data_root']
+__all__ = [
+    'ROOT_KEYS', 'dataset_roots', 'set_data_root', 'folder_dataset_name'
+]
 
 #: dataset config keys that hold the folder a dataset reads
 ROOT_KEYS = ('data_root', 'src_root')
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: folder names that say which split, not which data: a dataset in such a
+#: folder is named after its parent too (``my_clips/val`` -> ``my_clips_val``)
+SPLIT_FOLDERS = ('train', 'training', 'val', 'valid', 'validation', 'test',
+                 'testing', 'eval', 'hr', 'gt', 'images')
 
 
 def _datasets(node: Any) -> Iterator[MutableMapping]:
@@ -81,6 +87,20 @@ def _relative(path: str, root: str) -> Optional[str]:
     return path[len(prefix):] if path.startswith(prefix) else None
 
 
+def folder_dataset_name(path: str) -> str:
+    """The dataset name for the data in folder ``path``: its base name, with
+    the parent's prepended when the base name only names a split
+    (:data:`SPLIT_FOLDERS`), e.g. ``'/data/kodak/val'`` -> ``'kodak_val'``,
+    ``'/data/bench/Set5'`` -> ``'Set5'``."""
+    parts = [p for p in _norm(osp.abspath(path)).split('/') if p]
+    if not parts:
+        return 'data'
+    name = parts[-1]
+    if name.lower() in SPLIT_FOLDERS and len(parts) > 1:
+        name = f'{parts[-2]}_{name}'
+    return name
+
+
 def set_data_root(cfg: MutableMapping, new_root: str) -> List[str]:
     """Point every dataset of ``cfg`` at ``new_root``, in place.
 
@@ -88,7 +108,10 @@ def set_data_root(cfg: MutableMapping, new_root: str) -> List[str]:
     string) that holds at least one of its datasets, else the common folder
     of its dataset roots. A dataset at
     ``<old root>/<sub>`` moves to ``<new root>/<sub>``; ``cfg['data_root']``
-    becomes ``new_root``.
+    becomes ``new_root``. A moved dataset whose config names it
+    (``metainfo=dict(dataset_name=...)``, e.g. ``'demo_val'``) is renamed
+    after its new folder (:func:`folder_dataset_name`), so that results
+    tables and metric prefixes name the data actually used.
 
     Args:
         cfg (MutableMapping): an mmengine ``Config`` (or a dict).
@@ -128,5 +151,9 @@ def set_data_root(cfg: MutableMapping, new_root: str) -> List[str]:
             left.append(dataset[key])
         else:
             dataset[key] = posixpath.join(new_root, rel) if rel else new_root
+            metainfo = dataset.get('metainfo')
+            if isinstance(metainfo, MutableMapping) and metainfo.get(
+                    'dataset_name') is not None:
+                metainfo['dataset_name'] = folder_dataset_name(dataset[key])
     cfg['data_root'] = new_root
     return left

@@ -2,6 +2,7 @@
 """Registration of every invtoolbox module and of third-party plugins."""
 import datetime
 import importlib
+import os
 import warnings
 
 from mmengine import DefaultScope
@@ -26,6 +27,15 @@ _PACKAGES = (
 #: Entry-point group through which installed packages declare plugins.
 PLUGIN_GROUP = 'invtoolbox.plugins'
 
+#: Set this environment variable to 1 to import no plugin (e.g. to run the
+#: tools while an installed plugin is broken).
+NO_PLUGINS_ENV = 'INVTB_NO_PLUGINS'
+
+
+def plugins_disabled() -> bool:
+    """Whether ``INVTB_NO_PLUGINS=1`` (plugins are skipped)."""
+    return os.environ.get(NO_PLUGINS_ENV, '').strip() == '1'
+
 
 def _plugin_entry_points():
     from importlib.metadata import entry_points
@@ -43,14 +53,18 @@ def import_plugins() -> list:
         [project.entry-points."invtoolbox.plugins"]
         my_tasks = "my_package.tasks"
 
+    With ``INVTB_NO_PLUGINS=1`` in the environment nothing is imported.
+
     Returns:
         list[str]: the names of the imported entry points.
 
     Raises:
         PluginImportError: naming the plugin and showing its own error when
-            one fails to import.
+            one fails to import (and how to skip plugins).
     """
     loaded = []
+    if plugins_disabled():
+        return loaded
     for ep in _plugin_entry_points():
         try:
             ep.load()
@@ -58,7 +72,8 @@ def import_plugins() -> list:
             raise PluginImportError(
                 f'invtoolbox plugin {ep.name!r} ({ep.value}) failed to import: '
                 f'{type(err).__name__}: {err}. Fix or uninstall the package '
-                f'that declares it.') from err
+                f'that declares it, or set {NO_PLUGINS_ENV}=1 to run without '
+                'plugins.') from err
         loaded.append(ep.name)
     return loaded
 
@@ -79,7 +94,8 @@ def register_all_modules(init_default_scope: bool = True,
             ``invtoolbox.`` prefix). If another scope is current, a new
             uniquely named ``invtoolbox`` scope instance is created.
         load_plugins (bool): also import the modules declared by installed
-            packages in the ``invtoolbox.plugins`` entry-point group.
+            packages in the ``invtoolbox.plugins`` entry-point group (none
+            when the environment sets ``INVTB_NO_PLUGINS=1``).
     """
     for name in _PACKAGES:
         importlib.import_module(name)

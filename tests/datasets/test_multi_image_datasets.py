@@ -10,6 +10,7 @@ from PIL import Image
 
 from invtoolbox.datasets import (ImageGroupDataset, MultiFolderDataset,
                                  StereoPairDataset, VideoClipDataset)
+from invtoolbox.errors import DataError
 from invtoolbox.models.data_preprocessors import DataPreprocessor
 from invtoolbox.registry import DATASETS
 from tests.helpers import REPO_ROOT, shared_path
@@ -113,6 +114,15 @@ def test_video_davis_layout_clips_like_the_official_annotation(tmp_path):
                            sequence_slice=(1, None, 2))
     assert {odd.get_data_info(i)['clip_folder']
             for i in range(len(odd))} == {'cat'}
+    # a slice that keeps no sequence says so, with the count
+    with pytest.raises(DataError) as info:
+        VideoClipDataset(data_root=str(tmp_path), num_frames=3,
+                         layout='davis', frame_step=5,
+                         sequence_slice=(5, None))
+    assert one_line(info) == (
+        f"VideoClipDataset: sequence_slice (5, None) of the 3 scenes in "
+        f"'{frames}' leaves no sequence, so no clip; give a slice that "
+        'keeps some of the 3 (indices 0 to 2) or add sequences')
     strided = VideoClipDataset(data_root=str(tmp_path), num_frames=2,
                                layout='davis', clip_step=4)
     assert [strided.get_data_info(i)['key'] for i in range(3)] == [

@@ -331,7 +331,7 @@ COMMANDS = {
         {'my_clips': '{root}/my_clips'},
         ['--work-dir', '{root}/video_qs_own'] + VIDEO_QS_TINY,
         setup=copy_demo_clips,
-        expect=('Iter(val) [3/3]', 'demo_clips_val/restored_noref_PSNR'),
+        expect=('Iter(val) [3/3]', 'my_clips_val/restored_noref_PSNR'),
         files=('{root}/video_qs_own/iter_2.pth', )),
     'python tools/test.py configs/iicnet/video_embed_quickstart.py '
     'work_dirs/video_embed_quickstart/iter_300.pth': Substitute(

@@ -69,6 +69,8 @@ def test_sweep_matches_manual_codec_path(tmp_path, capsys):
         test_evaluator=[dict(type='PSNR'), dict(type='SSIM')])
     metrics = runner.test()
     assert isinstance(runner.test_loop, CodecSweepTestLoop)
+    # 3 images x 3 codecs: the total EvalProgressHook shows
+    assert runner.test_loop.num_batches == 9
     labels = ['none', 'JPEG-30', 'JPEG-90']
     assert set(metrics) == {f'{label}/{ds}/{m}' for label in labels
                             for ds in ('SetA', 'SetB')

@@ -51,6 +51,8 @@ def test_data_root_points_the_quickstart_at_other_clips(tmp_path):
     log = result.stdout + result.stderr
     assert 'Iter(val) [3/3]' in log
     assert 'Baseline_restored_noref_PSNR' in log
+    # the results are named after the data read, not the demo clips
+    assert 'my_val/' in log and 'demo_clips_val' not in log
     assert (tmp_path / 'w' / 'iter_2.pth').is_file()
     # a folder without train/ and val/: one line naming the missing folder
     result = run([QUICKSTART, '--work-dir', str(tmp_path / 'w2'),
@@ -58,7 +60,8 @@ def test_data_root_points_the_quickstart_at_other_clips(tmp_path):
                   '--cfg-options'] + TINY)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and 'Traceback' not in result.stderr
-    assert lines[-1].startswith('error: VideoClipDataset: video folder')
+    assert lines[-1].startswith(
+        'error: train dataset: VideoClipDataset: video folder')
     assert f"{tmp_path / 'my' / 'train'}/train" in lines[-1]
     assert 'README.md#your-own-video-clips' in lines[-1]
 
@@ -73,7 +76,8 @@ def test_missing_davis_names_the_quickstart_and_the_readme(tmp_path):
     result = run([config, '--work-dir', str(tmp_path / 'w')], cwd=tmp_path)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith('error: VideoClipDataset: DAVIS frame folder')
+    assert line.startswith(
+        'error: train dataset: VideoClipDataset: DAVIS frame folder')
     assert 'data/DAVIS/DAVIS-2017-trainval/JPEGImages/480p' in line
     assert 'configs/iicnet/video_embed_quickstart.py' in line
     anchor = re.search(r'README\.md#([\w-]+)', line).group(1)

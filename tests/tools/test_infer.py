@@ -125,6 +125,13 @@ def test_errors(infer, tmp_path, capsys):
                               '--quiet']) == 0
     assert read(out / 'img1.png').shape == (7, 8, 3)
 
+    # an image smaller than the scale is told so (not "crop it to 0x0")
+    tiny = write_images(tmp_path / 'tiny', [(1, 1)])
+    assert infer.main(args + [str(tiny), str(tmp_path / 'o_tiny')]) == 1
+    err = one_line_error(capsys)
+    assert 'is 1x1 (width x height), smaller than the scale 2; use an ' \
+        'image of at least 2x2 pixels' in err and '0x0' not in err
+
     # existing outputs are kept unless --overwrite
     before = (out / 'img0.png').read_bytes()
     assert infer.main(args + [str(odd), str(out), '--modcrop']) == 1

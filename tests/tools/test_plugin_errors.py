@@ -12,8 +12,11 @@ from tests.helpers import REPO_ROOT
 CONFIG = REPO_ROOT / 'configs' / 'irn' / 'irn_x2_quickstart.py'
 
 
-def _run(args, pythonpath):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, pythonpath)))
+def _run(args, pythonpath, **extra_env):
+    # this checkout's package first (not an installed copy of another one)
+    paths = [*pythonpath, REPO_ROOT]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, paths)),
+               **extra_env)
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), *args],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -48,7 +51,13 @@ def test_broken_entry_point_plugin(tmp_path, broken_plugin):
     proc = _run([str(CONFIG), '--work-dir', str(tmp_path / 'w')],
                 [broken_plugin])
     _assert_one_line(proc, "plugin 'broken'", 'broken_plugin_pkg',
-                     'the plugin is broken on purpose')
+                     'the plugin is broken on purpose',
+                     'or set INVTB_NO_PLUGINS=1 to run without plugins')
+    # skipped: the run goes on to check the config (and stops at its value)
+    proc = _run([str(CONFIG), '--work-dir', str(tmp_path / 'w'),
+                 '--cfg-options', 'train_cfg.max_iters=abc'],
+                [broken_plugin], INVTB_NO_PLUGINS='1')
+    _assert_one_line(proc, "train_cfg.max_iters is 'abc'")
 
 
 @pytest.mark.e2e

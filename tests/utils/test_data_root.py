@@ -3,7 +3,8 @@
 import pytest
 from mmengine.config import Config
 
-from invtoolbox.utils.data_root import dataset_roots, set_data_root
+from invtoolbox.utils.data_root import (dataset_roots, folder_dataset_name,
+                                        set_data_root)
 from tests.helpers import REPO_ROOT
 
 
@@ -124,3 +125,35 @@ def test_stale_inherited_root_falls_back_to_the_common_folder():
     assert cfg.data_root == 'data/flicker'
     assert set_data_root(cfg, '/d') == []
     assert roots(cfg) == ['/d/train', '/d/val']
+
+
+def test_named_datasets_are_renamed_after_their_new_folder():
+    """``demo_val`` is the name of the bundled Kodak crops: results on other
+    data must not carry it."""
+    cfg = load('configs/irn/irn_x2_quickstart.py')
+    assert cfg.val_dataloader.dataset.metainfo.dataset_name == 'demo_val'
+    set_data_root(cfg, '/data/kodak')
+    assert cfg.train_dataloader.dataset.metainfo.dataset_name == 'kodak_train'
+    assert cfg.val_dataloader.dataset.metainfo.dataset_name == 'kodak_val'
+    assert cfg.test_dataloader.dataset.metainfo.dataset_name == 'kodak_val'
+    # a named benchmark folder keeps its own name; unnamed datasets stay
+    # unnamed (they are named after their folder when built)
+    cfg = Config(dict(
+        data_root='data',
+        val_dataloader=[
+            dict(dataset=dict(type='ImageFolderDataset',
+                              data_root='data/Set5',
+                              metainfo=dict(dataset_name='Set5'))),
+            dict(dataset=dict(type='ImageFolderDataset',
+                              data_root='data/Set14')),
+        ]))
+    set_data_root(cfg, '/mnt/other_benchmarks')
+    assert cfg.val_dataloader[0].dataset.metainfo.dataset_name == 'Set5'
+    assert 'metainfo' not in cfg.val_dataloader[1].dataset
+
+
+def test_folder_dataset_name():
+    assert folder_dataset_name('/data/kodak/val') == 'kodak_val'
+    assert folder_dataset_name('/data/bench/Set5/') == 'Set5'
+    assert folder_dataset_name('my_clips/train') == 'my_clips_train'
+    assert folder_dataset_name('/') == 'data'

@@ -63,7 +63,11 @@ def _check(path: str, bayer: np.ndarray, meta: RawMetadata) -> None:
                          f'{bayer.dtype}; quantise it to the white level '
                          'first (e.g. np.round(x).astype(np.uint16))')
     height, width = bayer.shape
-    if height < 2 or width < 2 or height % 2 or width % 2:
+    if height < 2 or width < 2:
+        raise ValueError(f'{name}: the Bayer image is {height}x{width}; it '
+                         'needs at least one whole 2x2 CFA cell (and 22x22 '
+                         'pixels for a DNG)')
+    if height % 2 or width % 2:
         raise ValueError(f'{name}: the Bayer image must have an even height '
                          f'and width (whole 2x2 CFA cells), got {height}x'
                          f'{width}; crop it to {height - height % 2}x'

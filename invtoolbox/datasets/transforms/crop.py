@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from ...errors import DataError
 from ...registry import TRANSFORMS
 from ...utils.image import modcrop
 from .utils import check_positive_int, describe, get_image
@@ -68,8 +69,9 @@ class PairedRandomCrop(BaseTransform):
             ``('gt', 'lr')``.
 
     Raises:
-        ValueError: the image is smaller than the patch, or the GT is not
-            ``scale`` times the LR (sizes in the message).
+        DataError: (a ValueError) the image is smaller than the patch, or
+            the GT is not ``scale`` times the LR (sizes in the message).
+        ValueError: a bad argument.
     """
 
     def __init__(self,
@@ -98,7 +100,7 @@ class PairedRandomCrop(BaseTransform):
     def _check_size(self, results, key, img, patch):
         h, w = img.shape[:2]
         if h < patch or w < patch:
-            raise ValueError(
+            raise DataError(
                 f'PairedRandomCrop: {describe(results, key)} is {h}x{w} '
                 f'(HxW), smaller than the {patch}x{patch} patch; remove '
                 'small images or lower gt_patch_size')
@@ -119,7 +121,7 @@ class PairedRandomCrop(BaseTransform):
         lr = get_image(results, lr_key, 'PairedRandomCrop')
         (h_lr, w_lr), (h_gt, w_gt) = lr.shape[:2], gt.shape[:2]
         if (h_gt, w_gt) != (h_lr * self.scale, w_lr * self.scale):
-            raise ValueError(
+            raise DataError(
                 f'PairedRandomCrop: {describe(results, gt_key)} is '
                 f'{h_gt}x{w_gt} but {describe(results, lr_key)} is '
                 f'{h_lr}x{w_lr}, not 1/{self.scale} of it; ModCrop the GT '
@@ -152,8 +154,8 @@ class CenterCrop(BaseTransform):
         keys (Sequence[str]): the images to crop. Default: ``('gt', )``.
 
     Raises:
-        ValueError: an image is smaller than the crop, or the images of
-            ``keys`` differ in size.
+        DataError: (a ValueError) an image is smaller than the crop, or the
+            images of ``keys`` differ in size.
     """
 
     def __init__(self, crop_size, keys: Sequence[str] = ('gt', )) -> None:
@@ -171,18 +173,18 @@ class CenterCrop(BaseTransform):
         shapes = {}
         for key in self.keys:
             if key not in results:
-                raise ValueError(f'CenterCrop: no {key!r} image in the '
-                                 'results; check keys.')
+                raise DataError(f'CenterCrop: no {key!r} image in the '
+                                'results; check keys.')
             shapes[key] = results[key].shape[:2]
         first = shapes[self.keys[0]]
         for key, shape in shapes.items():
             if shape != first:
-                raise ValueError(
+                raise DataError(
                     f'CenterCrop: {key!r} is {shape[1]}x{shape[0]} but '
                     f'{self.keys[0]!r} is {first[1]}x{first[0]}; the images '
                     'must have one size.')
         if first[0] < h or first[1] < w:
-            raise ValueError(
+            raise DataError(
                 f'CenterCrop: the image is {first[1]}x{first[0]} (width x '
                 f'height), smaller than the crop {w}x{h}.')
         top, left = (first[0] - h) // 2, (first[1] - w) // 2

@@ -127,6 +127,12 @@ class CodecSweepTestLoop(MultiTestLoop):
             table_metrics)
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
 
+    @property
+    def num_batches(self) -> int:
+        """Batches of the whole sweep: every dataset once per codec (the
+        total that ``EvalProgressHook`` shows)."""
+        return len(self.dataloader) * len(self.codecs)
+
     def _model(self):
         model = self.runner.model
         return model.module if is_model_wrapper(model) else model

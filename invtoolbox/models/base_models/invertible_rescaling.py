@@ -142,6 +142,10 @@ class InvertibleRescalingModel(RescalingMixin, BaseEditModel):
                              f'W) batch, got shape {shape}.')
         s = self.scale
         h, w = hr.shape[2:]
+        if h < s or w < s:
+            raise ShapeError(
+                f'{name} (x{s}): {what} size {h}x{w} (HxW) is smaller than '
+                f'the scale {s}; use images of at least {s}x{s} pixels.')
         if h % s or w % s:
             raise ShapeError(
                 f'{name} (x{s}): {what} size {h}x{w} (HxW) is not divisible '

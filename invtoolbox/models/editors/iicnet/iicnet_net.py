@@ -266,6 +266,11 @@ class IICNetNet(nn.Module):
             raise ShapeError(f'IICNetNet: expected the {what} as (N, {c}, H, '
                              f'W), got {shape}.')
         h, w = x.shape[2:]
+        if not rev and (h < self.scale or w < self.scale):
+            raise ShapeError(
+                f'IICNetNet (x{self.scale} downscaling): image size {h}x{w} '
+                f'is smaller than the scale {self.scale}; use images of at '
+                f'least {self.scale}x{self.scale} pixels.')
         if not rev and (h % self.scale or w % self.scale):
             raise ShapeError(
                 f'IICNetNet (x{self.scale} downscaling): image size {h}x{w} '

@@ -212,6 +212,9 @@ def test_modes_and_errors():
     with pytest.raises(ShapeError, match=r'15x16 \(HxW\) is not divisible '
                        r'by 2; mod-crop it to 14x16'):
         model(torch.rand(1, 3, 15, 16), mode='predict')
+    with pytest.raises(ShapeError, match=r'1x1 \(HxW\) is smaller than the '
+                       r'scale 2; use images of at least 2x2 pixels'):
+        model(torch.rand(1, 3, 1, 1), mode='predict')
     with pytest.raises(ShapeError, match='reference LR'):
         model(hr, [DataSample(lr_img=torch.rand(3, 16, 16))], mode='loss')
     with pytest.raises(ValueError, match='unknown train_cfg'):
