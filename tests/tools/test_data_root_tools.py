@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 QUICKSTART = 'configs/iicnet/video_embed_quickstart.py'
 TINY = [
@@ -20,7 +20,7 @@ TINY = [
 def run(args, cwd=REPO_ROOT):
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / 'tools' / 'train.py')] + args,
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd, capture_output=True, text=True, timeout=HANG_TIMEOUT,
         env=dict(__import__('os').environ, OMP_NUM_THREADS='1',
                  PYTHONPATH=str(REPO_ROOT)))
 

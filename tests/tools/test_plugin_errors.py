@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 CONFIG = REPO_ROOT / 'configs' / 'irn' / 'irn_x2_quickstart.py'
 
@@ -19,7 +19,7 @@ def _run(args, pythonpath, **extra_env):
                **extra_env)
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from mmengine.config import Config
 from invtoolbox.errors import DataError
 from invtoolbox.utils import register_all_modules
 from invtoolbox.utils.image_io import ImageReadError
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 QUICKSTART = str(REPO_ROOT / 'configs' / 'irn' / 'irn_x2_quickstart.py')
 TINY = [
@@ -68,7 +68,7 @@ def exit_message(call):
     return str(info.value.code)
 
 
-def run_tool(tool, args, timeout=600, **popen):
+def run_tool(tool, args, timeout=HANG_TIMEOUT, **popen):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS='1')
     env.pop('INVTB_TRACEBACK', None)
     return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / tool)] +
@@ -369,7 +369,7 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, data):
             if re.search(r'Iter\(train\) \[ *3/', line):
                 break
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        _, err = proc.communicate(timeout=600)
+        _, err = proc.communicate(timeout=HANG_TIMEOUT)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -28,7 +28,7 @@ import threading
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 TOOLS = REPO_ROOT / 'tools'
 DATA = REPO_ROOT / 'tests' / 'data'
@@ -92,7 +92,7 @@ class Job:
                 cwd=str(osp.dirname(self.log)),
                 start_new_session=True)
 
-    def wait(self, timeout=300):
+    def wait(self, timeout=HANG_TIMEOUT):
         if self._thread is not None:
             self._thread.join(timeout)
         return self.proc.wait(timeout=timeout)
