@@ -561,11 +561,15 @@ def add_progress_hook(cfg):
 
 
 class LogFileOnly(logging.Filter):
-    """Keeps mmengine's environment dump, config dump and hook table off
-    the terminal (they still go to the log file)."""
+    """Keeps mmengine's environment dump, config dump and hook table, and
+    its notes about its own deprecated internals (its CheckpointHook and
+    LoggerHook make a ``FileClient`` whatever the config says), off the
+    terminal (they still go to the log file)."""
 
     PREFIXES = ('\n' + '-' * 60 + '\nSystem environment', 'Config:\n',
-                'Hooks will be executed in the following order')
+                'Hooks will be executed in the following order',
+                '"FileClient" will be deprecated in future',
+                '"HardDiskBackend" is the alias of "LocalBackend"')
 
     def filter(self, record):
         return not (isinstance(record.msg, str)
