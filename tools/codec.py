@@ -30,6 +30,14 @@ import argparse
 import os
 import sys
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 from invtoolbox.errors import InvToolboxError
 
 EXIT_BAD_INPUT = 2

@@ -39,9 +39,17 @@ quality list, unreadable reference) ends with exit code 2 and one line on
 stderr.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
 
 DEFAULT_BASELINES = ('jpeg420', 'jpeg444', 'webp')
 
