@@ -221,6 +221,9 @@ COMMANDS = {
         'is `python tools/train.py configs/irn/irn_x2_quickstart.py`, run '
         'below with 2 iterations'),
     'make test': ParseOnly('the whole test suite, this test included'),
+    'source .venv/bin/activate': ParseOnly(
+        'changes the user\'s shell; the tools\' use of .venv without it is '
+        'run by tests/tools/test_repo_venv.py'),
     'make test-fast': ParseOnly(
         'the test suite without its e2e tests, this file\'s checks included'),
     'bash .ci/run': ParseOnly('make test in a fresh .venv: what CI runs'),
@@ -784,7 +787,12 @@ def _check_parse_only(text, argv):
     for word in args:  # configs named exist
         if word.startswith('configs/'):
             assert (REPO_ROOT / word).is_file(), f'{text!r}: no {word}'
-    if program == 'make':
+    if program == 'source':  # the venv that make creates
+        makefile = (REPO_ROOT / 'Makefile').read_text()
+        assert args == ['.venv/bin/activate'], args
+        assert 'VENV ?= .venv' in makefile
+        assert '$(PYTHON) -m venv $(VENV)' in makefile
+    elif program == 'make':
         recipe = _makefile_recipe(args[0])
         if args[0] == 'quickstart':
             assert '$(VPY) tools/train.py configs/irn/irn_x2_quickstart.py' \
