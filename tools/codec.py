@@ -13,9 +13,11 @@ garbage).
 
 Examples::
 
-    python tools/codec.py encode configs/invcompress/invcompress_q1_mse.py \
+    python tools/codec.py encode \
+        configs/invcompress/invcompress_q1_mse_flicker.py \
         invcompress_q1.pth kodim23.png kodim23.itb
-    python tools/codec.py decode configs/invcompress/invcompress_q1_mse.py \
+    python tools/codec.py decode \
+        configs/invcompress/invcompress_q1_mse_flicker.py \
         invcompress_q1.pth kodim23.itb kodim23_decoded.png
 
 Each prints one line: the size in bytes (and the header's share), the bits

@@ -27,8 +27,10 @@ Examples::
 
     python tools/analysis_tools/rd_eval.py ../shared/data/kodak \\
         --out-dir work_dirs/rd_kodak --baselines jpeg420 jpeg444 webp avif \\
-        --model InvCompress configs/invcompress/invcompress_q1_mse.py q1.pth \\
-        --model InvCompress configs/invcompress/invcompress_q8_mse.py q8.pth \\
+        --model InvCompress \\
+            configs/invcompress/invcompress_q1_mse_flicker.py q1.pth \\
+        --model InvCompress \\
+            configs/invcompress/invcompress_q8_mse_flicker.py q8.pth \\
         --reference-curve 'InvCompress (paper)' \\
             configs/invcompress/official_kodak.json
     python tools/analysis_tools/rd_eval.py DIR --out-dir OUT --max-images 4 \\
