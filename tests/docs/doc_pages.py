@@ -36,13 +36,15 @@ CHECKOUT = 'path/to/invtoolbox'
 
 
 def pages() -> List[str]:
-    """README.md, docs/*.md, configs/*/README.md, benchmarks/README.md."""
+    """README.md, docs/*.md, configs/*/README.md, benchmarks/README.md,
+    projects/*/README.md."""
     found = ['README.md'] + sorted(
         str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / 'docs').glob('*.md'))
-    found += sorted(
-        str(p.relative_to(REPO_ROOT))
-        for p in (REPO_ROOT / 'configs').glob('*/README.md'))
-    return found + ['benchmarks/README.md']
+    for pattern in ('configs/*/README.md', 'benchmarks/README.md',
+                    'projects/*/README.md'):
+        found += sorted(
+            str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob(pattern))
+    return found
 
 
 class Block(NamedTuple):

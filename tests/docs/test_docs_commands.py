@@ -658,6 +658,17 @@ COMMANDS = {
         'test_slurm_train_composes_srun',
         'a slurm cluster; the srun call it composes is checked with a fake '
         'srun'),
+    # projects/example_plugin/README.md
+    'pip install -e projects/example_plugin': ParseOnly(
+        'installs the plugin; the entry-point route is run by '
+        'projects/example_plugin/tests with a .dist-info on PYTHONPATH'),
+    'python tools/train.py projects/example_plugin/configs/'
+    'exposure_bracket_demo.py': RunBy(
+        'projects/example_plugin/tests/test_example_plugin.py::'
+        'test_trains_through_tools_train_with_custom_imports',
+        'this config, 3 iterations, both ways of finding the plugin'),
+    'python -m pytest projects/example_plugin/tests': ParseOnly(
+        'runs a test suite; part of make test (setup.cfg testpaths)'),
     # docs/write_a_ric_task.md: run in the page's my_project/ (its
     # my_package/__init__.py, my_config.py and two 160x160 stereo pairs)
     RIC_TRAIN: Substitute(
@@ -818,7 +829,9 @@ def _check_parse_only(text, argv):
                 assert '-m "not e2e"' in recipe
     elif program == 'pip':
         assert args[0] == 'install'
-        if args[1] == '-e':
+        if args[1] == '-e' and args[2].startswith('projects/'):
+            assert (REPO_ROOT / args[2] / 'pyproject.toml').is_file(), args
+        elif args[1] == '-e':
             setup_py = (REPO_ROOT / 'setup.py').read_text()
             extras = re.findall(r'\[([\w,]+)\]', args[2])[0].split(',')
             for extra in extras + ['tb']:  # the page names .[tests,tb] too
@@ -832,6 +845,8 @@ def _check_parse_only(text, argv):
         if args[1] == 'pytest':
             importlib.import_module('pytest')
             assert 'testpaths' in (REPO_ROOT / 'setup.cfg').read_text()
+            for path in args[2:]:
+                assert (REPO_ROOT / path).exists(), f'{text!r}: no {path}'
         else:
             module = importlib.import_module(args[1])
             _accepts(module.parse_args, args[2:], text)

@@ -168,11 +168,16 @@ def test_config_excerpts(block, tmp_path, monkeypatch):
 
 def test_toml_fragment_is_the_plugin_entry_point():
     tomllib = pytest.importorskip('tomllib')  # Python 3.11+
-    [block] = [b for p in pages() for b in blocks(p) if b.tag == 'toml']
-    shown = tomllib.loads(block.text)['project']['entry-points']
     plugin = tomllib.loads(
         (REPO_ROOT / 'projects/example_plugin/pyproject.toml').read_text())
-    assert set(shown) == set(plugin['project']['entry-points']) == {
-        'invtoolbox.plugins'}
+    fragments = [b for p in pages() for b in blocks(p) if b.tag == 'toml']
+    assert len(fragments) == 2  # write_a_ric_task.md, the plugin's README
+    for block in fragments:
+        shown = tomllib.loads(block.text)['project']['entry-points']
+        assert set(shown) == set(plugin['project']['entry-points']) == {
+            'invtoolbox.plugins'}
+    [shown] = [b for b in fragments if b.page.startswith('projects/')]
+    assert tomllib.loads(shown.text) == {'project': {
+        'entry-points': plugin['project']['entry-points']}}
     source = (REPO_ROOT / 'invtoolbox/utils/setup_env.py').read_text()
     assert 'invtoolbox.plugins' in source  # the group register_all_modules reads
