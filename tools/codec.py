@@ -13,9 +13,11 @@ garbage).
 
 Examples::
 
-    python tools/codec.py encode configs/invcompress/invcompress_q1_mse.py \
+    python tools/codec.py encode \
+        configs/invcompress/invcompress_q1_mse_flicker.py \
         invcompress_q1.pth kodim23.png kodim23.itb
-    python tools/codec.py decode configs/invcompress/invcompress_q1_mse.py \
+    python tools/codec.py decode \
+        configs/invcompress/invcompress_q1_mse_flicker.py \
         invcompress_q1.pth kodim23.itb kodim23_decoded.png
 
 Each prints one line: the size in bytes (and the header's share), the bits
@@ -29,6 +31,14 @@ that does not fit the config) ends with one line on stderr and exit code 2.
 import argparse
 import os
 import sys
+
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
 
 from invtoolbox.errors import InvToolboxError
 

@@ -6,7 +6,8 @@
 #
 # Environment: NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1),
 # PORT (29500), PYTHON (the interpreter; default: torchrun if on PATH, else
-# python -m torch.distributed.run).
+# python -m torch.distributed.run, with the repository's .venv/bin/python
+# when `python` lacks torch).
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -22,12 +23,19 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
 
+# shellcheck source=tools/toolbox_python.sh
+. "$TOOLS_DIR/toolbox_python.sh"
 if [ -n "${PYTHON:-}" ]; then
     LAUNCH=("$PYTHON" -m torch.distributed.run)
 elif command -v torchrun > /dev/null 2>&1; then
     LAUNCH=(torchrun)
 else
-    LAUNCH=(python -m torch.distributed.run)
+    PYTHON=$(toolbox_python "$TOOLS_DIR")
+    if [ -z "$PYTHON" ]; then
+        echo "$NO_TOOLBOX_PYTHON" >&2
+        exit 1
+    fi
+    LAUNCH=("$PYTHON" -m torch.distributed.run)
 fi
 
 PYTHONPATH="$TOOLS_DIR/..${PYTHONPATH:+:$PYTHONPATH}" \

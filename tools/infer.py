@@ -80,8 +80,17 @@ that fails later leaves no partial output.
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
 
 import numpy as np
 from mmengine.utils import ProgressBar

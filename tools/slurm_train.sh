@@ -6,7 +6,8 @@
 #
 # Environment: GPUS (total tasks, 8), GPUS_PER_NODE (8; 0 for CPU-only
 # nodes: no --gres request), CPUS_PER_TASK (5), SRUN_ARGS (extra srun
-# options), PYTHON (python).
+# options), PYTHON (default: python, or the repository's .venv/bin/python
+# when `python` lacks torch).
 set -euo pipefail
 
 if [ $# -lt 4 ]; then
@@ -21,8 +22,16 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
 TOOLS_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/toolbox_python.sh
+. "$TOOLS_DIR/toolbox_python.sh"
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=$(toolbox_python "$TOOLS_DIR")
+    if [ -z "$PYTHON" ]; then
+        echo "$NO_TOOLBOX_PYTHON" >&2
+        exit 1
+    fi
+fi
 
 if [ "$GPUS_PER_NODE" -gt 0 ]; then
     TASKS_PER_NODE=$GPUS_PER_NODE

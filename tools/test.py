@@ -25,6 +25,14 @@ import os
 import os.path as osp
 import sys
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 OUT_FORMATS = ('.json', '.pkl', '.pickle')
 
 

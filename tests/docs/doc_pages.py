@@ -6,9 +6,19 @@ Every fenced block carries a language tag that says what it is (``TAGS``):
 - ``bash``: commands a user types (run or parsed by ``test_docs_commands``);
 - ``python``: code, executed by ``test_docs_examples``; with a title
   (````` ```python title="configs/irn/irn_x4_div2k.py" `````) it is an excerpt
-  of that file, checked to appear in it;
+  of that repository file, checked to appear in it, or, when no repository
+  file has that name, a *user file*: a file the page asks the user to write
+  (``my_package/__init__.py``), written into the page's own folder (below)
+  before the page's code and commands run there, and never executed as code;
 - ``text``: printed output, pseudo-code, diagrams, usage synopses;
 - ``mermaid``, ``toml``: diagrams and packaging fragments.
+
+Pages are run as a user would follow them, in order: the commands and code
+start in the repository root; a ``cd DIR`` line of a ``bash`` block moves
+the rest of the page (later commands and ``python`` blocks) into the folder
+``DIR`` of the user's own (a fresh folder outside the checkout, where the
+page's user files are written); ``path/to/invtoolbox`` stands for the
+checkout.
 """
 import re
 import shlex
@@ -20,16 +30,21 @@ TAGS = ('bash', 'python', 'text', 'mermaid', 'toml')
 _FENCE = re.compile(r'^(\s*)```(.*)$')
 _TITLE = re.compile(r'^title="([^"]+)"$')
 _ASSIGNMENT = re.compile(r'^([A-Za-z_]\w*)=(\S*)$')
+_CD = re.compile(r'^cd (\S+)$')
+#: how a page names the checkout in commands and user files
+CHECKOUT = 'path/to/invtoolbox'
 
 
 def pages() -> List[str]:
-    """README.md, docs/*.md, configs/*/README.md, benchmarks/README.md."""
+    """README.md, docs/*.md, configs/*/README.md, benchmarks/README.md,
+    projects/*/README.md."""
     found = ['README.md'] + sorted(
         str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / 'docs').glob('*.md'))
-    found += sorted(
-        str(p.relative_to(REPO_ROOT))
-        for p in (REPO_ROOT / 'configs').glob('*/README.md'))
-    return found + ['benchmarks/README.md']
+    for pattern in ('configs/*/README.md', 'benchmarks/README.md',
+                    'projects/*/README.md'):
+        found += sorted(
+            str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob(pattern))
+    return found
 
 
 class Block(NamedTuple):
@@ -66,8 +81,52 @@ def blocks(page: str) -> List[Block]:
 
 
 def python_examples(page: str) -> List[str]:
-    """The executable python blocks of ``page`` (excerpts left out)."""
+    """The executable python blocks of ``page`` (excerpts and user files
+    left out)."""
     return [b.text for b in blocks(page) if b.tag == 'python' and not b.title]
+
+
+def is_user_file(block: Block) -> bool:
+    """A titled ``python`` block that names no repository file: a file the
+    page asks the user to write."""
+    return bool(block.title) and not (REPO_ROOT / block.title).exists()
+
+
+def user_files(page: str) -> Dict[str, str]:
+    """``{path in the page's folder: text}`` of the page's user files, with
+    ``path/to/invtoolbox`` pointing at this checkout."""
+    return {b.title: b.text.replace(CHECKOUT, str(REPO_ROOT))
+            for b in blocks(page) if b.tag == 'python' and is_user_file(b)}
+
+
+def _cd(line: str, cwd: Optional[str]) -> Optional[str]:
+    """The folder after ``line`` when it is a ``cd``, else None."""
+    match = _CD.match(line)
+    if not match:
+        return None
+    target = match.group(1)
+    assert not target.startswith(('/', '~', '..')), (
+        f'cd {target}: pages run in a folder of the user\'s own; write '
+        'cd DIR with a relative DIR')
+    return target if cwd is None else f'{cwd}/{target}'
+
+
+class PythonStep(NamedTuple):
+    code: str
+    cwd: Optional[str]  # None: the repository root; else the user's folder
+
+
+def python_steps(page: str) -> List[PythonStep]:
+    """The executable python blocks of ``page`` in order, each with the
+    folder it runs in (after the page's ``cd`` lines up to it)."""
+    steps, cwd = [], None
+    for block in blocks(page):
+        if block.tag == 'bash':
+            for line in block.text.splitlines():
+                cwd = _cd(' '.join(_strip_comment(line).split()), cwd) or cwd
+        elif block.tag == 'python' and not block.title:
+            steps.append(PythonStep(block.text, cwd))
+    return steps
 
 
 def _strip_comment(line: str) -> str:
@@ -89,6 +148,8 @@ class Command(NamedTuple):
     line: int  # of the block
     text: str  # continuations joined, comments stripped, spaces collapsed
     variables: Dict[str, str]  # shell variables set by earlier lines
+    cwd: Optional[str] = None  # None: the repository root; else (after a
+    # ``cd DIR`` of the page) the user's folder DIR
 
     def argv(self) -> List[str]:
         """The words of the command with the block's ``$VARIABLES`` filled
@@ -102,8 +163,9 @@ class Command(NamedTuple):
 def bash_commands(page: str) -> List[Command]:
     """Every command of the ``bash`` blocks of ``page``. A line that only
     sets a variable (``V=../shared/data/video``) is no command; it applies to
-    the lines after it."""
-    found = []
+    the lines after it. A ``cd DIR`` line is no command either; it moves the
+    rest of the page into the user's folder ``DIR``."""
+    found, cwd = [], None
     for block in blocks(page):
         if block.tag != 'bash':
             continue
@@ -117,7 +179,12 @@ def bash_commands(page: str) -> List[Command]:
             if assignment:
                 variables[assignment.group(1)] = assignment.group(2)
                 continue
-            found.append(Command(page, block.line, line, dict(variables)))
+            moved = _cd(line, cwd)
+            if moved:
+                cwd = moved
+                continue
+            found.append(
+                Command(page, block.line, line, dict(variables), cwd))
     return found
 
 

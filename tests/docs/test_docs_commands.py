@@ -6,7 +6,11 @@ continuations joined, comments stripped, spaces collapsed):
 
 - ``Run``: run literally in a subprocess as a user would (``python`` is this
   venv's interpreter, ``tools/*.sh`` run with bash, from the repository
-  root, the environment unchanged), exit 0 and the output checked;
+  root, the environment unchanged but for the command's own ``VAR=value``
+  prefixes), exit 0 and the output checked; after a ``cd DIR`` line of its
+  page, from the user's folder ``DIR`` (a fresh folder outside the checkout
+  holding the page's user files and data, ``user_files.user_folder``), with
+  ``path/to/invtoolbox`` standing for the checkout;
 - ``Substitute``: the same with the declared substitutions (placeholders
   and files a user brings, replaced by tiny real values; ``--cfg-options``
   that shrink a long training) and the declared appended options;
@@ -33,13 +37,13 @@ from typing import Callable, Dict, NamedTuple, Optional, Sequence
 import pytest
 import torch
 
-from tests.docs.doc_pages import bash_commands, pages
+from tests.docs.doc_pages import CHECKOUT, bash_commands, pages
 from tests.docs.user_files import (official_crm, official_iicnet_st01,
                                    official_invcompress_q1,
                                    official_invisp_nikon, official_irn_plus,
                                    official_novelview,
                                    official_irn_x2, official_irn_x4,
-                                   official_sain_x2)
+                                   official_sain_x2, user_folder)
 from tests.helpers import REPO_ROOT, shared_path
 
 SHARED = '../shared'
@@ -59,6 +63,7 @@ class Substitute(NamedTuple):
     files: Sequence[str] = ()
     setup: Optional[Callable[[Path], None]] = None  # writes user files
     after: Optional[str] = None  # the command whose output this one reads
+    env: Optional[Dict[str, str]] = None  # set for the run ('{free_port}')
 
 
 class ParseOnly(NamedTuple):
@@ -229,6 +234,11 @@ def invcompress_images(root, count=1, size=192):
         Image.open(path).crop((0, 0, size, size)).save(root / path.name)
 
 
+RIC_TRAIN = 'PYTHONPATH=. python path/to/invtoolbox/tools/train.py my_config.py'
+RIC_SHORT = ['--cfg-options', 'train_cfg.max_iters=1',
+             'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1']
+
+
 COMMANDS = {
     # README.md: quick start
     'make quickstart': ParseOnly(
@@ -236,6 +246,9 @@ COMMANDS = {
         'is `python tools/train.py configs/irn/irn_x2_quickstart.py`, run '
         'below with 2 iterations'),
     'make test': ParseOnly('the whole test suite, this test included'),
+    'source .venv/bin/activate': ParseOnly(
+        'changes the user\'s shell; the tools\' use of .venv without it is '
+        'run by tests/tools/test_repo_venv.py'),
     'make test-fast': ParseOnly(
         'the test suite without its e2e tests, this file\'s checks included'),
     'bash .ci/run': ParseOnly('make test in a fresh .venv: what CI runs'),
@@ -670,19 +683,34 @@ COMMANDS = {
         'test_slurm_train_composes_srun',
         'a slurm cluster; the srun call it composes is checked with a fake '
         'srun'),
-    # docs/write_a_ric_task.md (my_config.py is the page's config, loaded
-    # and built by test_docs_examples.py::test_config_excerpts_and_configs)
-    'python tools/train.py my_config.py': RunBy(
+    # projects/example_plugin/README.md
+    'pip install -e projects/example_plugin': ParseOnly(
+        'installs the plugin; the entry-point route is run by '
+        'projects/example_plugin/tests with a .dist-info on PYTHONPATH'),
+    'python tools/train.py projects/example_plugin/configs/'
+    'exposure_bracket_demo.py': RunBy(
         'projects/example_plugin/tests/test_example_plugin.py::'
         'test_trains_through_tools_train_with_custom_imports',
-        "the plugin project's config"),
-    'tools/dist_train.sh my_config.py 2': RunBy(
-        'tests/configs/test_iicnet_configs_run.py::'
-        'test_dist_train_video_embed_on_cpu',
-        'an IICNet config over two gloo processes'),
-    'python tools/test.py my_config.py work_dirs/my_config/iter_500000.pth':
-    ParseOnly('needs a trained plugin checkpoint; the test tool on IICNet '
-              'configs runs above (configs/iicnet/video_embed.py)'),
+        'this config, 3 iterations, both ways of finding the plugin'),
+    'python -m pytest projects/example_plugin/tests': ParseOnly(
+        'runs a test suite; part of make test (setup.cfg testpaths)'),
+    # docs/write_a_ric_task.md: run in the page's my_project/ (its
+    # my_package/__init__.py, my_config.py and two 160x160 stereo pairs)
+    RIC_TRAIN: Substitute(
+        {}, RIC_SHORT, expect=('embed_PSNR', 'left_PSNR'),
+        files=('{root}/my_project/work_dirs/my_config/iter_1.pth', )),
+    'PYTHONPATH=. path/to/invtoolbox/tools/dist_train.sh my_config.py 2':
+    Substitute({}, ['--work-dir', 'work_dirs/my_config_dist'] + RIC_SHORT,
+               expect=('embed_PSNR', ),
+               files=('{root}/my_project/work_dirs/my_config_dist/'
+                      'iter_1.pth', ),
+               env={'PORT': '{free_port}'}),
+    'PYTHONPATH=. python path/to/invtoolbox/tools/test.py my_config.py '
+    'work_dirs/my_config/iter_500000.pth': Substitute(
+        {'work_dirs/my_config/iter_500000.pth':
+         'work_dirs/my_config/iter_1.pth'},
+        ['--work-dir', 'work_dirs/my_config_test'],
+        expect=TEST_TABLE + ('right_PSNR', ), after=RIC_TRAIN),
     # docs/inference.md, docs/benchmarks.md
     'python -m benchmarks.benchmark_infer_tiling --sizes 1 6 12 24 '
     '--max-memory 2G': ParseOnly(BENCHMARK_RESULTS),
@@ -801,15 +829,19 @@ def _makefile_recipe(target):
 
 
 def _check_parse_only(text, argv):
-    env = {}
-    while re.match(r'^[A-Z_]+=', argv[0]):
-        name, value = argv.pop(0).split('=', 1)
-        env[name] = value
+    env, argv = split_env(argv)
+    argv = [str(REPO_ROOT) + word[len(CHECKOUT):]
+            if word.startswith(CHECKOUT + '/') else word for word in argv]
     program, args = argv[0], argv[1:]
     for word in args:  # configs named exist
         if word.startswith('configs/'):
             assert (REPO_ROOT / word).is_file(), f'{text!r}: no {word}'
-    if program == 'make':
+    if program == 'source':  # the venv that make creates
+        makefile = (REPO_ROOT / 'Makefile').read_text()
+        assert args == ['.venv/bin/activate'], args
+        assert 'VENV ?= .venv' in makefile
+        assert '$(PYTHON) -m venv $(VENV)' in makefile
+    elif program == 'make':
         recipe = _makefile_recipe(args[0])
         if args[0] == 'quickstart':
             assert '$(VPY) tools/train.py configs/irn/irn_x2_quickstart.py' \
@@ -822,7 +854,9 @@ def _check_parse_only(text, argv):
                 assert '-m "not e2e"' in recipe
     elif program == 'pip':
         assert args[0] == 'install'
-        if args[1] == '-e':
+        if args[1] == '-e' and args[2].startswith('projects/'):
+            assert (REPO_ROOT / args[2] / 'pyproject.toml').is_file(), args
+        elif args[1] == '-e':
             setup_py = (REPO_ROOT / 'setup.py').read_text()
             extras = re.findall(r'\[([\w,]+)\]', args[2])[0].split(',')
             for extra in extras + ['tb']:  # the page names .[tests,tb] too
@@ -836,6 +870,8 @@ def _check_parse_only(text, argv):
         if args[1] == 'pytest':
             importlib.import_module('pytest')
             assert 'testpaths' in (REPO_ROOT / 'setup.cfg').read_text()
+            for path in args[2:]:
+                assert (REPO_ROOT / path).exists(), f'{text!r}: no {path}'
         else:
             module = importlib.import_module(args[1])
             _accepts(module.parse_args, args[2:], text)
@@ -874,17 +910,35 @@ def test_documented_command_is_run_by_a_test(text):
 
 # --------------------------------------------------------------------------
 # Runs
+def split_env(argv):
+    """``(env, argv)``: the command's leading ``VAR=value`` words apart."""
+    env, argv = {}, list(argv)
+    while argv and re.match(r'^[A-Za-z_]\w*=', argv[0]):
+        name, value = argv.pop(0).split('=', 1)
+        env[name] = value
+    return env, argv
+
+
 def _argv(text, check, root):
-    argv = DOCUMENTED[text].argv()
+    env, argv = split_env(DOCUMENTED[text].argv())
     if isinstance(check, Substitute):
         argv = [check.replace.get(word, word) for word in argv]
         argv += list(check.options)
     argv = [word.replace('{root}', str(root)) for word in argv]
+    argv = [str(REPO_ROOT) + word[len(CHECKOUT):]
+            if word.startswith(CHECKOUT + '/') else word for word in argv]
     if argv[0] == 'python':
         argv[0] = sys.executable
     elif argv[0].endswith('.sh'):
         argv.insert(0, 'bash')
-    return argv
+    return env, argv
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
 
 
 class Runs:
@@ -893,6 +947,9 @@ class Runs:
     def __init__(self, root, texts):
         self.root = root
         make_tiny_data(root)
+        for page in sorted({DOCUMENTED[text].page for text in texts
+                            if DOCUMENTED[text].cwd}):
+            user_folder(page, root)  # the user's files, before any run
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures = {}
         # the long runs first; a command's ``after`` is submitted before it
@@ -916,10 +973,19 @@ class Runs:
         if setup:
             setup(self.root)
         env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable)
+        own, argv = _argv(text, check, self.root)
+        for name, value in own.items():  # the command's VAR=value words
+            # (PYTHONPATH: the command's first, then the checkout under test)
+            env[name] = (f'{value}{os.pathsep}{env["PYTHONPATH"]}'
+                         if name == 'PYTHONPATH' and env.get('PYTHONPATH')
+                         else value)
+        for name, value in (getattr(check, 'env', None) or {}).items():
+            env[name] = free_port() if value == '{free_port}' else value
+        cwd = DOCUMENTED[text].cwd
+        cwd = self.root / cwd if cwd else REPO_ROOT
         start = time.perf_counter()
-        proc = subprocess.run(
-            _argv(text, check, self.root), cwd=REPO_ROOT, env=env,
-            capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=600)
         proc.seconds = time.perf_counter() - start
         return proc
 

@@ -7,7 +7,11 @@ page build on each other), from the repository root; pages whose examples
 read files a user brings (an official checkpoint, the VGG weights) run in a
 temporary folder that links the checkout's configs/ and demo/ and where
 ``USER_FILES`` writes those files first. A ``python`` block
-with a title is an excerpt of that file (``test_config_excerpts``).
+with a title is an excerpt of that file (``test_config_excerpts``), or, when
+no repository file has that name, a user file: it is not run as code but
+written into the user's folder of the page (its ``cd DIR``, see
+``doc_pages``), where the blocks after that ``cd`` run, as in a python
+started there (the folder first on ``sys.path``).
 """
 import contextlib
 import sys
@@ -16,10 +20,10 @@ import pytest
 import torch
 
 from invtoolbox.registry import CONVERTERS, COUPLINGS, MODELS, TASKS
-from tests.docs.doc_pages import (TAGS, blocks, code_lines, pages,
-                                  python_examples)
-from tests.docs.user_files import official_irn_x4
-from tests.helpers import REPO_ROOT, shared_path
+from tests.docs.doc_pages import (TAGS, blocks, code_lines, is_user_file,
+                                  pages, python_examples, python_steps)
+from tests.docs.user_files import official_irn_x4, user_folder
+from tests.helpers import REPO_ROOT
 
 PAGES = [page for page in pages() if python_examples(page)]
 
@@ -74,13 +78,22 @@ def test_python_examples_run(page, monkeypatch, tmp_path):
         for folder in ('configs', 'demo'):
             (tmp_path / folder).symlink_to(REPO_ROOT / folder)
         USER_FILES[page](tmp_path)
-        monkeypatch.chdir(tmp_path)
+        start = tmp_path
     else:
-        monkeypatch.chdir(REPO_ROOT)  # examples use repository paths (demo/...)
-    with registrations_undone():
+        start = REPO_ROOT  # examples use repository paths (demo/...)
+    own = user_folder(page, tmp_path / 'user')
+    with registrations_undone(), monkeypatch.context() as patch:
         namespace = {'__name__': 'docs'}
-        for code in python_examples(page):
-            exec(compile(code, page, 'exec'), namespace)
+        for step in python_steps(page):
+            if step.cwd:  # a python started in the user's folder
+                patch.chdir(tmp_path / 'user' / step.cwd)
+                patch.syspath_prepend(str(own))
+            else:
+                patch.chdir(start)
+            exec(compile(step.code, page, 'exec'), namespace)
+    for name in [n for n, m in list(sys.modules.items())
+                 if str(tmp_path) in str(getattr(m, '__file__', '') or '')]:
+        sys.modules.pop(name)  # the user's package, imported from tmp
 
 
 def test_every_page_with_python_runs():
@@ -99,14 +112,12 @@ def test_inn_example_is_about_twenty_lines():
 EXCERPTS = [block for page in pages() for block in blocks(page)
             if block.title]
 
-#: user configs shown whole on a page: how they load here (the page's
-#: package and data, with the declared substitutions)
+#: user configs shown whole on a page (user files): what they build, in
+#: the page's user folder with its files and data
 USER_CONFIGS = {
-    'my_config.py': dict(
-        page='docs/write_a_ric_task.md',
-        package='my_package',  # made of the page's first python block
-        replace={'path/to/invtoolbox': str(REPO_ROOT),
-                 'data/my_pairs': '{shared}/data/stereo'}),
+    'my_config.py': dict(page='docs/write_a_ric_task.md',
+                         package='my_package',
+                         task='AnaglyphEmbedding', images=2),
 }
 
 
@@ -125,39 +136,48 @@ def test_config_excerpts(block, tmp_path, monkeypatch):
             f'{block.page}:{block.line}: the excerpt is not in {block.title} '
             '(its lines, in this order)')
         return
+    assert is_user_file(block)
+    own = user_folder(block.page, tmp_path)  # written there, or fails
+    if block.title not in USER_CONFIGS:  # a module the page's code imports
+        assert (own / block.title).is_file()
+        return
     user = USER_CONFIGS[block.title]
     assert user['page'] == block.page
-    package = tmp_path / user['package']
-    package.mkdir()
-    (package / '__init__.py').write_text(python_examples(block.page)[0])
-    text = block.text
-    for old, new in user['replace'].items():
-        assert old in text, old
-        text = text.replace(old, new.format(shared=shared_path()))
-    (tmp_path / block.title).write_text(text)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(own)
+    monkeypatch.syspath_prepend(str(own))
     from mmengine.config import Config
     from invtoolbox.registry import DATASETS
     from invtoolbox.utils import register_all_modules
     register_all_modules()
     with registrations_undone():
         try:
-            cfg = Config.fromfile(str(tmp_path / block.title))
+            cfg = Config.fromfile(block.title)
             model = MODELS.build(cfg.model)
-            dataset = DATASETS.build(cfg.train_dataloader.dataset)
+            datasets = [DATASETS.build(cfg[f'{split}_dataloader'].dataset)
+                        for split in ('train', 'val', 'test')]
         finally:
             sys.modules.pop(user['package'], None)
-    assert type(model.task).__name__ == 'AnaglyphEmbedding'
-    assert len(dataset) > 0 and dataset[0]['inputs'].shape[:2] == (2, 3)
+    assert type(model.task).__name__ == user['task']
+    for dataset in datasets:
+        assert len(dataset) > 0
+        assert dataset[0]['inputs'].shape[:2] == (user['images'], 3)
+    for split in ('val', 'test'):  # mmengine wants all three or none
+        assert cfg[f'{split}_evaluator'] is None or (
+            cfg[f'{split}_dataloader'] and cfg[f'{split}_cfg']), split
 
 
 def test_toml_fragment_is_the_plugin_entry_point():
     tomllib = pytest.importorskip('tomllib')  # Python 3.11+
-    [block] = [b for p in pages() for b in blocks(p) if b.tag == 'toml']
-    shown = tomllib.loads(block.text)['project']['entry-points']
     plugin = tomllib.loads(
         (REPO_ROOT / 'projects/example_plugin/pyproject.toml').read_text())
-    assert set(shown) == set(plugin['project']['entry-points']) == {
-        'invtoolbox.plugins'}
+    fragments = [b for p in pages() for b in blocks(p) if b.tag == 'toml']
+    assert len(fragments) == 2  # write_a_ric_task.md, the plugin's README
+    for block in fragments:
+        shown = tomllib.loads(block.text)['project']['entry-points']
+        assert set(shown) == set(plugin['project']['entry-points']) == {
+            'invtoolbox.plugins'}
+    [shown] = [b for b in fragments if b.page.startswith('projects/')]
+    assert tomllib.loads(shown.text) == {'project': {
+        'entry-points': plugin['project']['entry-points']}}
     source = (REPO_ROOT / 'invtoolbox/utils/setup_env.py').read_text()
     assert 'invtoolbox.plugins' in source  # the group register_all_modules reads

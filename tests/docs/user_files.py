@@ -128,3 +128,47 @@ def official_novelview(root):
     ref, mpi = make_synthetic_scene(photos, np.random.default_rng(0),
                                     size=(64, 96))
     write_mpi_folder(root / 'frame', ref, mpi)
+
+
+def my_stereo_pairs(folder):
+    """``data/my_pairs/{train,val}`` of docs/write_a_ric_task.md: the
+    user's stereo pairs, here the two Middlebury 2003 pairs of
+    ``../shared/data/stereo`` cut to 160x160 (one to train, one held out)."""
+    from PIL import Image
+    stereo = shared_path('data', 'stereo')
+    for split, scene in (('train', 'middlebury2003_cones'),
+                         ('val', 'middlebury2003_teddy')):
+        pair = folder / 'data' / 'my_pairs' / split / scene
+        pair.mkdir(parents=True)
+        for view in ('left.png', 'right.png'):
+            Image.open(stereo / scene / view).crop(
+                (100, 100, 260, 260)).save(pair / view)
+
+
+#: page -> writes the data its own folder needs (what the user brings)
+PAGE_DATA = {'docs/write_a_ric_task.md': my_stereo_pairs}
+
+
+def user_folder(page, root):
+    """The folder of the user's own that ``page`` moves into (its first
+    ``cd DIR``), made under ``root`` with the page's user files and data;
+    None for a page that stays in the repository."""
+    from tests.docs.doc_pages import bash_commands, python_steps, user_files
+    folders = [c.cwd for c in bash_commands(page) if c.cwd]
+    folders += [s.cwd for s in python_steps(page) if s.cwd]
+    files = user_files(page)
+    if not folders:
+        assert not files, (
+            f'{page} shows user files {sorted(files)} but never says where '
+            'to write them (a `cd DIR` line in a bash block)')
+        return None
+    folder = root / folders[0]
+    if folder.is_dir():  # made already
+        return folder
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    if page in PAGE_DATA:
+        PAGE_DATA[page](folder)
+    return folder

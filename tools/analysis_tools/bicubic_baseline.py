@@ -25,6 +25,14 @@ import os
 import sys
 from pathlib import Path
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 import numpy as np
 from PIL import Image
 

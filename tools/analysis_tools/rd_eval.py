@@ -27,8 +27,10 @@ Examples::
 
     python tools/analysis_tools/rd_eval.py ../shared/data/kodak \\
         --out-dir work_dirs/rd_kodak --baselines jpeg420 jpeg444 webp avif \\
-        --model InvCompress configs/invcompress/invcompress_q1_mse.py q1.pth \\
-        --model InvCompress configs/invcompress/invcompress_q8_mse.py q8.pth \\
+        --model InvCompress \\
+            configs/invcompress/invcompress_q1_mse_flicker.py q1.pth \\
+        --model InvCompress \\
+            configs/invcompress/invcompress_q8_mse_flicker.py q8.pth \\
         --reference-curve 'InvCompress (paper)' \\
             configs/invcompress/official_kodak.json
     python tools/analysis_tools/rd_eval.py DIR --out-dir OUT --max-images 4 \\
@@ -39,9 +41,17 @@ quality list, unreadable reference) ends with exit code 2 and one line on
 stderr.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
 
 DEFAULT_BASELINES = ('jpeg420', 'jpeg444', 'webp')
 

@@ -22,6 +22,14 @@ import os.path as osp
 import sys
 import time
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, osp.join(osp.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 from invtoolbox.datasets.synthetic_mpi import (FRAME, SCENE_FILE,
                                                generate_synthetic_mpis)
 

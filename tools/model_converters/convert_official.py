@@ -34,6 +34,14 @@ import datetime
 import os
 import sys
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 from invtoolbox.apis import (OFFICIAL_ARCHS, convert_official_to_model,
                              file_sha256, load_weights_only,
                              save_checkpoint_atomic)

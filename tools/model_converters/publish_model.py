@@ -21,6 +21,14 @@ import sys
 import tempfile
 from collections import OrderedDict
 
+# A python without torch/mmengine re-runs this script with the repo's .venv
+# (tools/repo_venv.py), before the heavy imports.
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+    from repo_venv import use_repo_venv
+    use_repo_venv()
+    del sys.path[0]
+
 from invtoolbox.apis import (file_sha256, load_trusted_checkpoint,
                              plain_meta, save_checkpoint_atomic,
                              strip_state_dict)
