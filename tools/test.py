@@ -98,12 +98,12 @@ def add_dump_results(cfg, out):
 
 
 def write_json(path, content):
-    """Write ``content`` to ``path`` atomically (never half a file)."""
+    """Write ``content`` to ``path`` atomically (never half a file), with
+    the project's writer (temporary file, fsync, rename)."""
+    from invtoolbox.apis.checkpoint_io import write_file_atomic
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=2)
-    os.replace(tmp, path)
+    text = json.dumps(content, indent=2)
+    write_file_atomic(path, lambda f: f.write(text.encode('utf-8')))
 
 
 def main(argv=None):

@@ -16,7 +16,7 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
 CONFIG = 'configs/irn/irn_x2_quickstart.py'
 ITERS = 10
@@ -31,7 +31,7 @@ def train(work_dir, threads):
          f'train_cfg.val_interval={ITERS}',
          f'default_hooks.checkpoint.interval={ITERS}',
          f'param_scheduler.T_max={ITERS}'],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = re.search(r'demo_val \| ([\d.]+) \|\s+([\d.]+) \| ([\d.]+)',
                       proc.stdout + proc.stderr)

@@ -44,7 +44,7 @@ from tests.docs.user_files import (official_crm, official_iicnet_st01,
                                    official_novelview,
                                    official_irn_x2, official_irn_x4,
                                    official_sain_x2, user_folder)
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT, shared_path
 
 SHARED = '../shared'
 
@@ -985,7 +985,7 @@ class Runs:
         cwd = self.root / cwd if cwd else REPO_ROOT
         start = time.perf_counter()
         proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=600)
+                              text=True, timeout=HANG_TIMEOUT)
         proc.seconds = time.perf_counter() - start
         return proc
 

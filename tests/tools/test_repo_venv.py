@@ -17,7 +17,7 @@ import venv
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 from tests.tools.test_train_test_tools import free_port
 
 TOOLS = REPO_ROOT / 'tools'
@@ -101,7 +101,7 @@ def test_broken_venv_ends_in_one_line_not_a_loop(tmp_path):
     proc = subprocess.run(
         [python, str(repo / 'tools' / 'train.py'), '--help'],
         capture_output=True, text=True, env=run_env(), cwd=tmp_path,
-        timeout=120)
+        timeout=HANG_TIMEOUT)
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
     assert lines[0].startswith('note: ')  # one re-run, then the error
@@ -128,7 +128,7 @@ def test_dist_train_uses_repo_venv(tmp_path):
     proc = subprocess.run(
         ['bash', str(repo / 'tools' / 'dist_train.sh'), 'cfg.py', '1',
          '--help'], capture_output=True, text=True, env=env, cwd=tmp_path,
-        timeout=300)
+        timeout=HANG_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     assert 'usage: ' in proc.stdout and '--launcher' in proc.stdout
     assert 'No module named' not in proc.stderr
