@@ -16,6 +16,19 @@ SHARED_ROOT = Path(
 HANG_TIMEOUT = int(os.environ.get('INVTB_TEST_HANG_TIMEOUT', '1800'))
 
 
+def load_tool(path: str):
+    """``tools/<path>.py`` as a module (e.g. ``'train'``,
+    ``'model_converters/convert_official'``), so tests call its functions
+    and ``main(argv)`` in-process. Each call executes the file afresh."""
+    import importlib.util
+    name = '_tool_' + path.replace('/', '_')
+    spec = importlib.util.spec_from_file_location(
+        name, REPO_ROOT / 'tools' / f'{path}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def shared_path(*parts: str) -> Path:
     """Return ``../shared/<parts>``.
 

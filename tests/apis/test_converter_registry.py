@@ -22,7 +22,7 @@ from invtoolbox.models.base_models.official_converter import (
 from invtoolbox.registry import CONVERTERS, MODELS
 from invtoolbox.utils import register_all_modules
 from invtoolbox.utils.config_finder import find_config
-from tests.helpers import HANG_TIMEOUT, REPO_ROOT
+from tests.helpers import HANG_TIMEOUT, REPO_ROOT, load_tool
 
 ARCHS = list(OFFICIAL_ARCHS)
 
@@ -353,8 +353,7 @@ def test_sain_errors_and_descriptions_name_both_key_layouts():
 
 def test_the_tool_converts_a_new_family_from_two_files(toy_family, tmp_path,
                                                       capsys):
-    from tests.apis.test_converter_tools import load_tool
-    tool = load_tool('convert_official')
+    tool = load_tool('model_converters/convert_official')
     release = toy_release()
     for half in ('encoder', 'decoder'):
         torch.save(release[half], tmp_path / f'{half}.pth')
@@ -384,10 +383,9 @@ def test_the_tool_converts_a_new_family_from_two_files(toy_family, tmp_path,
 
 
 def test_the_tool_takes_any_part(tmp_path, capsys):
-    from tests.apis.test_converter_tools import load_tool
     from tests.models.editors.irn.official_layout import (
         filled, official_discriminator_keys, official_state_dict)
-    tool = load_tool('convert_official')
+    tool = load_tool('model_converters/convert_official')
     torch.save(official_state_dict('IRN_x4'), tmp_path / 'IRN+_x4.pth')
     torch.save(filled(official_discriminator_keys()), tmp_path / '5_D.pth')
     for flag in (['--discriminator', str(tmp_path / '5_D.pth')],

@@ -1,7 +1,6 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """tools/model_converters: convert_official.py and publish_model.py."""
 import hashlib
-import importlib.util
 import re
 import stat
 
@@ -11,28 +10,21 @@ from mmengine.logging import MessageHub
 
 from invtoolbox.apis import init_model
 from invtoolbox.apis.checkpoint_io import default_file_mode
-from tests.helpers import REPO_ROOT, shared_path
+from tests.helpers import REPO_ROOT, load_tool, shared_path
 
 TOOLS = REPO_ROOT / 'tools' / 'model_converters'
 IRN_X2_CONFIG = ("model = dict(type='IRN', generator=dict(type='IRNNet', "
                  "scale=2, block_num=[8]), test_cfg=dict(latent='zero'))\n")
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def convert_tool():
-    return load_tool('convert_official')
+    return load_tool('model_converters/convert_official')
 
 
 @pytest.fixture(scope='module')
 def publish_tool():
-    return load_tool('publish_model')
+    return load_tool('model_converters/publish_model')
 
 
 @pytest.fixture(scope='module')

@@ -1,20 +1,28 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
-import importlib.util
-
 import pytest
 import torch
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import load_tool
 
 
 @pytest.fixture(scope='module')
 def infer():
     """``tools/infer.py`` as a module (its ``main(argv)`` runs in-process)."""
-    spec = importlib.util.spec_from_file_location(
-        'infer', REPO_ROOT / 'tools' / 'infer.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('infer')
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    """``tools/train.py`` as a module, the registries filled."""
+    from invtoolbox.utils import register_all_modules
+    register_all_modules()
+    return load_tool('train')
+
+
+@pytest.fixture(scope='module')
+def test_tool():
+    """``tools/test.py`` as a module."""
+    return load_tool('test')
 
 
 @pytest.fixture(autouse=True)

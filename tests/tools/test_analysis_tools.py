@@ -1,27 +1,18 @@
 # Copyright (c) invtoolbox contributors. All rights reserved.
 """tools/analysis_tools: the invertibility report (the bicubic baseline is
 tested in tests/utils/test_imresize.py; the benchmarks in tests/benchmarks)."""
-import importlib.util
 
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, load_tool
 
-TOOLS = REPO_ROOT / 'tools' / 'analysis_tools'
 CONFIG = str(REPO_ROOT / 'configs' / 'inn' / 'irn_x2_inn.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
 def report():
-    return load_tool('invertibility_report')
+    return load_tool('analysis_tools/invertibility_report')
 
 
 def test_report_on_the_demo_image(report, capsys, tmp_path):

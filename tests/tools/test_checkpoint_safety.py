@@ -23,7 +23,7 @@ import torch
 
 from tests.helpers import HANG_TIMEOUT, REPO_ROOT, tiny_model_files
 from tests.tools.test_train_test_tools import (CONFIG, DATA, TOOLS,
-                                               expect_one_line_exit, load_tool,
+                                               expect_one_line_exit,
                                                tool_env)
 
 QUICKSTART = str(REPO_ROOT / 'configs' / 'irn' / 'irn_x2_quickstart.py')
@@ -31,16 +31,6 @@ FULL_IRN_X2 = str(REPO_ROOT / 'configs' / 'irn' / 'irn_x2_div2k.py')
 IICNET_X2 = ("model = dict(type='IICNet', task=dict(type='ImageRescaling', "
              "scale=2), generator=dict(use_rel=False, block_num=2, "
              "subnet=dict(type='DenseBlock', growth=8)))\n")
-
-
-@pytest.fixture(scope='module')
-def train_tool():
-    return load_tool('train')
-
-
-@pytest.fixture(scope='module')
-def test_tool():
-    return load_tool('test')
 
 
 @pytest.fixture(autouse=True)

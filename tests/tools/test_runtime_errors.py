@@ -8,7 +8,6 @@ The helpers of ``tools/train.py`` are tested in-process; a few subprocess
 runs (IRN x2 quick start, 32x32 patches of tiny random images, 4
 iterations) check what a user sees.
 """
-import importlib.util
 import os
 import re
 import signal
@@ -22,7 +21,6 @@ import torch
 from mmengine.config import Config
 
 from invtoolbox.errors import DataError
-from invtoolbox.utils import register_all_modules
 from invtoolbox.utils.image_io import ImageReadError
 from tests.helpers import HANG_TIMEOUT, REPO_ROOT
 
@@ -32,17 +30,6 @@ TINY = [
     'train_dataloader.batch_size=2', 'default_hooks.checkpoint.interval=4',
     'train_dataloader.dataset.pipeline.1.gt_patch_size=32'
 ]
-
-
-@pytest.fixture(scope='module')
-def train_tool():
-    """``tools/train.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(
-        'train_tool_under_test', REPO_ROOT / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    register_all_modules()
-    return module
 
 
 def write_images(folder, sizes, seed=0):

@@ -15,7 +15,6 @@ tests that need them:
 """
 import collections
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -302,24 +301,6 @@ def test_out_pkl_adds_dump_results(test_tool):
 # ---------------------------------------------------------------------------
 # Bad input: one line, no traceback, non-zero exit
 # ---------------------------------------------------------------------------
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}',
-                                                  TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def train_tool():
-    return load_tool('train')
-
-
-@pytest.fixture(scope='module')
-def test_tool():
-    return load_tool('test')
-
-
 @pytest.fixture(autouse=True)
 def _forget_trusted_paths():
     """In-process tool calls trust their work dir: undo that afterwards."""

@@ -15,7 +15,6 @@ follows.
 import ast
 import builtins
 import collections
-import importlib.util
 import itertools
 import os
 import pickle
@@ -42,9 +41,8 @@ from invtoolbox.utils.checkpoint_trust import (CheckpointError,
                                                register_checkpoint_loader,
                                                reset_trusted_checkpoint_paths,
                                                trust_checkpoint_path)
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, load_tool
 
-TOOLS = REPO_ROOT / 'tools'
 DATA = REPO_ROOT / 'tests' / 'data'
 TOY_CONFIG = str(DATA / 'toy_config.py')
 IRN_CONFIG = ("model = dict(type='IRN', generator=dict(type='IRNNet', "
@@ -114,22 +112,14 @@ def mmengine_like_checkpoint():
         scores=np.arange(4, dtype=np.float32))
 
 
-def load_tool(name, folder=TOOLS):
-    spec = importlib.util.spec_from_file_location(f'_trust_tool_{name}',
-                                                  folder / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def tools():
     return dict(
         train=load_tool('train'),
         test=load_tool('test'),
         infer=load_tool('infer'),
-        publish=load_tool('publish_model', TOOLS / 'model_converters'),
-        convert=load_tool('convert_official', TOOLS / 'model_converters'))
+        publish=load_tool('model_converters/publish_model'),
+        convert=load_tool('model_converters/convert_official'))
 
 
 def _message(call):
