@@ -58,7 +58,8 @@ class KeyValueAction(DictAction):
     mmengine's ``DictAction`` deletes every space, even inside quotes."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        options = {}
+        # a repeated --cfg-options adds to the earlier ones (as mmengine's)
+        options = dict(getattr(namespace, self.dest, None) or {})
         for item in values or []:
             if '=' not in item or item.startswith('='):
                 fail(f'{option_string} expects KEY=VALUE items, got '

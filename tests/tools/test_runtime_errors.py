@@ -97,6 +97,17 @@ def test_cfg_options_keep_spaces(train_tool):
     assert cfg.work_dir == '/tmp/my runs'
 
 
+def test_cfg_options_given_twice_add_up(train_tool):
+    """A second --cfg-options adds to the first (as mmengine's DictAction
+    does); a key given twice takes the later value."""
+    args = train_tool.parse_args([
+        QUICKSTART, '--cfg-options', 'load_strict=False', 'n=1',
+        '--cfg-options', 'train_cfg.max_iters=1', 'n=2'
+    ])
+    assert args.cfg_options == {
+        'load_strict': False, 'n': 2, 'train_cfg.max_iters': 1}
+
+
 def test_cfg_options_malformed_items_are_one_line(train_tool):
     message = exit_message(lambda: train_tool.parse_args(
         [QUICKSTART, '--cfg-options', 'a=[1,2']))
