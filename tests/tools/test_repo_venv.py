@@ -58,6 +58,17 @@ def run_env(**extra):
     return env
 
 
+def help_by_bare_python(tmp_path, tool='train.py', **repo):
+    """``<tool> --help`` of a ``make_repo(tmp_path, **repo)`` copy, run by
+    :func:`bare_python`."""
+    repo_dir = make_repo(tmp_path, **repo)
+    python = bare_python(tmp_path / 'bin')
+    return subprocess.run(
+        [python, str(repo_dir / 'tools' / tool), '--help'],
+        capture_output=True, text=True, env=run_env(), cwd=tmp_path,
+        timeout=HANG_TIMEOUT), repo_dir
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize('tool', [
     'train.py', 'test.py', 'infer.py',
@@ -65,11 +76,7 @@ def run_env(**extra):
     'model_converters/convert_official.py'
 ])
 def test_tool_reruns_with_repo_venv(tmp_path, tool):
-    repo = make_repo(tmp_path)
-    python = bare_python(tmp_path / 'bin')
-    proc = subprocess.run([python, str(repo / 'tools' / tool), '--help'],
-                          capture_output=True, text=True, env=run_env(),
-                          cwd=tmp_path)
+    proc, repo = help_by_bare_python(tmp_path, tool)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith('usage: ')
     assert 'Traceback' not in proc.stderr
@@ -80,11 +87,7 @@ def test_tool_reruns_with_repo_venv(tmp_path, tool):
 
 @pytest.mark.e2e
 def test_tool_without_venv_says_how_in_one_line(tmp_path):
-    repo = make_repo(tmp_path, with_venv=False)
-    python = bare_python(tmp_path / 'bin')
-    proc = subprocess.run(
-        [python, str(repo / 'tools' / 'train.py'), '--help'],
-        capture_output=True, text=True, env=run_env(), cwd=tmp_path)
+    proc, _ = help_by_bare_python(tmp_path, with_venv=False)
     assert proc.returncode == 1
     assert proc.stdout == ''
     lines = proc.stderr.splitlines()
@@ -96,12 +99,7 @@ def test_tool_without_venv_says_how_in_one_line(tmp_path):
 
 @pytest.mark.e2e
 def test_broken_venv_ends_in_one_line_not_a_loop(tmp_path):
-    repo = make_repo(tmp_path, working_venv=False)
-    python = bare_python(tmp_path / 'bin')
-    proc = subprocess.run(
-        [python, str(repo / 'tools' / 'train.py'), '--help'],
-        capture_output=True, text=True, env=run_env(), cwd=tmp_path,
-        timeout=HANG_TIMEOUT)
+    proc, _ = help_by_bare_python(tmp_path, working_venv=False)
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
     assert lines[0].startswith('note: ')  # one re-run, then the error
